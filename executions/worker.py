@@ -1,0 +1,103 @@
+"""Worker processes: their heartbeat, and the embedded in-process worker.
+
+Every Dramatiq worker process (a `manage.py rundramatiq` process, or the worker thread inside the
+web process in the embedded default) records a heartbeat row; `/health` and the reaper of stalled
+executions read it.
+"""
+
+import atexit
+import logging
+import os
+import socket
+import threading
+import uuid
+
+import dramatiq
+from django.conf import settings
+from django.db import close_old_connections, connections
+from django.utils import timezone
+from dramatiq.middleware import Middleware
+
+logger = logging.getLogger(__name__)
+
+_embedded_worker: dramatiq.Worker | None = None
+_embedded_lock = threading.Lock()
+
+
+class WorkerHeartbeatMiddleware(Middleware):
+    """Records a heartbeat for the worker process every WORKER_HEARTBEAT_SECONDS."""
+
+    def __init__(self) -> None:
+        self.worker_id = ""
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def after_worker_boot(self, broker, worker) -> None:
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._beat, name="worker-heartbeat", daemon=True)
+        self._thread.start()
+
+    def before_worker_shutdown(self, broker, worker) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        try:
+            from .models import WorkerHeartbeat
+
+            WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
+        except Exception:  # Shutting down: the row simply goes stale.
+            logger.debug("Could not remove the heartbeat of %s", self.worker_id, exc_info=True)
+        finally:
+            connections.close_all()
+
+    def _beat(self) -> None:
+        from .models import WorkerHeartbeat
+
+        started_at = timezone.now()
+        while not self._stop.is_set():
+            try:
+                close_old_connections()
+                WorkerHeartbeat.objects.update_or_create(
+                    worker_id=self.worker_id,
+                    defaults={
+                        "hostname": socket.gethostname(),
+                        "pid": os.getpid(),
+                        "embedded": settings.EMBEDDED_WORKER,
+                        "started_at": started_at,
+                        "last_seen": timezone.now(),
+                    },
+                )
+            except Exception:  # The database may be restarting; the next beat tries again.
+                logger.warning("Worker heartbeat failed", exc_info=True)
+            self._stop.wait(settings.WORKER_HEARTBEAT_SECONDS)
+        connections.close_all()
+
+
+def start_embedded_worker() -> dramatiq.Worker | None:
+    """Start the in-process worker of the embedded default, once per process."""
+    global _embedded_worker
+    if not settings.EMBEDDED_WORKER:
+        return None
+    with _embedded_lock:
+        if _embedded_worker is None:
+            worker = dramatiq.Worker(
+                dramatiq.get_broker(),
+                worker_threads=settings.EMBEDDED_WORKER_THREADS,
+                worker_timeout=settings.DRAMATIQ_WORKER_TIMEOUT_MS,
+            )
+            worker.start()
+            _embedded_worker = worker
+            atexit.register(stop_embedded_worker)
+            logger.info("Started the in-process worker (%s threads)",
+                        settings.EMBEDDED_WORKER_THREADS)
+    return _embedded_worker
+
+
+def stop_embedded_worker() -> None:
+    """Stop the in-process worker, letting in-flight messages finish."""
+    global _embedded_worker
+    with _embedded_lock:
+        if _embedded_worker is not None:
+            _embedded_worker.stop(timeout=10_000)
+            _embedded_worker = None
