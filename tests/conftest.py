@@ -7,6 +7,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.factories import AdminFactory, UserFactory
 
+pytest_plugins = ["tests.support.fixtures"]
+
 
 def bearer_client(user) -> APIClient:
     """An API client that authenticates as `user` with a JWT."""

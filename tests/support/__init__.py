@@ -1,0 +1,1 @@
+"""Test helpers shared across apps: fakes, scripted servers and their fixtures."""
