@@ -22,18 +22,25 @@ logger = logging.getLogger(__name__)
 
 _embedded_worker: dramatiq.Worker | None = None
 _embedded_lock = threading.Lock()
+_worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def current_worker_id() -> str:
+    """The id of this worker process (a forked process gets its own)."""
+    global _worker_id
+    if f":{os.getpid()}:" not in _worker_id:
+        _worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    return _worker_id
 
 
 class WorkerHeartbeatMiddleware(Middleware):
     """Records a heartbeat for the worker process every WORKER_HEARTBEAT_SECONDS."""
 
     def __init__(self) -> None:
-        self.worker_id = ""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def after_worker_boot(self, broker, worker) -> None:
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stop.clear()
         self._thread = threading.Thread(target=self._beat, name="worker-heartbeat", daemon=True)
         self._thread.start()
@@ -45,29 +52,41 @@ class WorkerHeartbeatMiddleware(Middleware):
         try:
             from .models import WorkerHeartbeat
 
-            WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
+            WorkerHeartbeat.objects.filter(worker_id=current_worker_id()).delete()
         except Exception:  # Shutting down: the row simply goes stale.
-            logger.debug("Could not remove the heartbeat of %s", self.worker_id, exc_info=True)
+            logger.debug("Could not remove the heartbeat of %s", current_worker_id(),
+                         exc_info=True)
         finally:
             connections.close_all()
 
     def _beat(self) -> None:
-        from .models import WorkerHeartbeat
+        from .models import Execution, ExecutionStatus, WorkerHeartbeat
+        from .reaper import reap_stalled_executions
 
         started_at = timezone.now()
+        beats = 0
         while not self._stop.is_set():
+            worker_id = current_worker_id()
             try:
                 close_old_connections()
+                now = timezone.now()
+                # One query keeps every execution this process runs marked alive.
+                Execution.objects.filter(
+                    worker_id=worker_id, status=ExecutionStatus.RUNNING
+                ).update(heartbeat_at=now)
                 WorkerHeartbeat.objects.update_or_create(
-                    worker_id=self.worker_id,
+                    worker_id=worker_id,
                     defaults={
                         "hostname": socket.gethostname(),
                         "pid": os.getpid(),
                         "embedded": settings.EMBEDDED_WORKER,
                         "started_at": started_at,
-                        "last_seen": timezone.now(),
+                        "last_seen": now,
                     },
                 )
+                if beats % settings.REAPER_EVERY_BEATS == 0:
+                    reap_stalled_executions()
+                beats += 1
             except Exception:  # The database may be restarting; the next beat tries again.
                 logger.warning("Worker heartbeat failed", exc_info=True)
             self._stop.wait(settings.WORKER_HEARTBEAT_SECONDS)

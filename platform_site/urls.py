@@ -11,6 +11,8 @@ from .health import HealthView
 
 api_v1 = [
     path("auth/", include("accounts.api.urls")),
+    path("", include("workflows.api.urls")),
+    path("", include("executions.api.urls")),
 ]
 
 

@@ -25,3 +25,72 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 class AdminFactory(UserFactory):
     role = Role.ADMIN
+
+
+def node(node_id: str, node_type: str, parent: str | None = None, **data) -> dict:
+    """A React Flow node of the contract's graph format."""
+    item = {"id": node_id, "type": node_type, "position": {"x": 0, "y": 0}, "data": data}
+    if parent:
+        item["parentId"] = parent
+    return item
+
+
+def edge(source: str, target: str, handle: str | None = None) -> dict:
+    item = {"id": f"{source}->{target}", "source": source, "target": target}
+    if handle is not None:
+        item["sourceHandle"] = handle
+    return item
+
+
+def chain_graph(*nodes: dict) -> dict:
+    """A graph whose nodes run one after the other."""
+    return {"nodes": list(nodes),
+            "edges": [edge(a["id"], b["id"]) for a, b in zip(nodes, nodes[1:], strict=False)]}
+
+
+def simple_graph() -> dict:
+    """start -> transform -> end: doubles `input.x`."""
+    return chain_graph(
+        node("start", "start"),
+        node("double", "transform", mapping={"y": "input.x * 2"}),
+        node("end", "end"),
+    )
+
+
+class WorkflowFactory(factory.django.DjangoModelFactory):
+    """A workflow with a valid graph and its version 1."""
+
+    class Meta:
+        model = "workflows.Workflow"
+
+    owner = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"Workflow {n}")
+    description = "A workflow made by a factory"
+    nodes = factory.LazyFunction(lambda: simple_graph()["nodes"])
+    edges = factory.LazyFunction(lambda: simple_graph()["edges"])
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        from workflows.services import workflow_create
+
+        status = kwargs.pop("status", None)
+        workflow = workflow_create(**kwargs)
+        if status:
+            workflow.status = status
+            workflow.save(update_fields=["status"])
+        return workflow
+
+
+class ExecutionFactory(factory.django.DjangoModelFactory):
+    """An execution of a workflow's current version, in any status, without a worker."""
+
+    class Meta:
+        model = "executions.Execution"
+
+    workflow = factory.SubFactory(WorkflowFactory)
+    owner = factory.LazyAttribute(lambda e: e.workflow.owner)
+    workflow_version = factory.LazyAttribute(
+        lambda e: e.workflow.versions.get(number=e.workflow.version)
+    )
+    input_data = factory.LazyFunction(lambda: {"x": 2})
+

@@ -24,12 +24,13 @@ def test_database_url() -> str:
 class WorkerProcess:
     """A `manage.py rundramatiq` process on the test database and the test's broker namespace."""
 
-    def __init__(self, processes: int = 1, threads: int = 4) -> None:
+    def __init__(self, processes: int = 1, threads: int = 4, **settings_env) -> None:
         env = dict(os.environ)
         env.update(
             DJANGO_SETTINGS_MODULE="platform_site.settings.test",
             DATABASE_URL=test_database_url(),
             PYTHONUNBUFFERED="1",
+            **{key: str(value) for key, value in settings_env.items()},
         )
         self.log_path = ROOT / "var" / f"worker-{os.getpid()}-{time.monotonic_ns()}.log"
         self.log_path.parent.mkdir(exist_ok=True)
@@ -46,12 +47,21 @@ class WorkerProcess:
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if WorkerHeartbeat.objects.filter(pid__gt=0).exclude(embedded=True).exists():
+            if WorkerHeartbeat.objects.filter(pid=self.worker_pid()).exists():
                 return
             if self.process.poll() is not None:
                 break
             time.sleep(0.1)
         raise RuntimeError(f"worker did not start:\n{self.log_path.read_text()[-3000:]}")
+
+    def worker_pid(self) -> int | None:
+        """The pid of the forked worker process (rundramatiq's child), once it exists."""
+        try:
+            children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+            pids = [int(p) for p in children.read_text().split()]
+        except (OSError, ValueError):
+            return None
+        return pids[0] if pids else None
 
     def kill(self) -> None:
         """SIGKILL the whole process group, as a crashing machine would."""
@@ -76,7 +86,11 @@ class WorkerProcess:
 class EmbeddedWorker:
     """The in-process worker of the embedded default, started for one test."""
 
-    def __init__(self, threads: int = 4) -> None:
+    def __init__(self, threads: int = 4, **settings_overrides) -> None:
+        from django.test import override_settings
+
+        self._settings = override_settings(**settings_overrides)
+        self._settings.enable()
         self.worker = dramatiq.Worker(
             dramatiq.get_broker(), worker_threads=threads,
             worker_timeout=settings.DRAMATIQ_WORKER_TIMEOUT_MS,
@@ -96,6 +110,7 @@ class EmbeddedWorker:
     def stop(self) -> None:
         self.worker.stop(timeout=10_000)
         dramatiq.get_broker().flush_all()
+        self._settings.disable()
 
 
 def start_worker(**kwargs):

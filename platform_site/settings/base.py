@@ -196,7 +196,12 @@ SPECTACULAR_SETTINGS = {
             "BearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
         }
     },
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "WorkflowStatusEnum": "workflows.models.WorkflowStatus",
+        "ExecutionStatusEnum": "executions.models.ExecutionStatus",
+        "HealthStatusEnum": ["ok", "unavailable"],
+        "ConnectionTestStatusEnum": ["success", "failed"],
+    },
 }
 
 # Dramatiq: no BROKER_URL means the embedded default, a stub broker drained by a worker thread
@@ -243,6 +248,16 @@ DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
 DRAMATIQ_WORKER_TIMEOUT_MS = env.int("DRAMATIQ_WORKER_TIMEOUT_MS", default=100)
 EMBEDDED_WORKER_THREADS = env.int("EMBEDDED_WORKER_THREADS", default=8)
 WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=5.0)
+# Every this many heartbeats a worker looks for executions nobody runs any more.
+REAPER_EVERY_BEATS = env.int("REAPER_EVERY_BEATS", default=2)
+# A running execution whose worker has been silent this long is taken over by another.
+EXECUTION_STALE_SECONDS = env.float("EXECUTION_STALE_SECONDS", default=30.0)
+EXECUTION_MAX_CLAIMS = env.int("EXECUTION_MAX_CLAIMS", default=5)
+EXECUTION_MAX_RETRIES = env.int("EXECUTION_MAX_RETRIES", default=10)
+EXECUTION_TIME_LIMIT_S = env.int("EXECUTION_TIME_LIMIT_S", default=3600)
+MAX_LOGS_PER_EXECUTION = env.int("MAX_LOGS_PER_EXECUTION", default=10_000)
+MAX_GRAPH_NODES = env.int("MAX_GRAPH_NODES", default=1000)
+MAX_GRAPH_EDGES = env.int("MAX_GRAPH_EDGES", default=5000)
 
 CHANNEL_LAYER_URL = env.str("CHANNEL_LAYER_URL", default="")
 if CHANNEL_LAYER_URL:

@@ -14,3 +14,14 @@ if "namespace" in DRAMATIQ_BROKER["OPTIONS"]:  # noqa: F405
 if "CONFIG" in CHANNEL_LAYERS["default"]:  # noqa: F405
     CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"conflux-test-{_test_worker}"  # noqa: F405
 WORKER_HEARTBEAT_SECONDS = 1.0
+
+# Slow and side-effecting node types the tests watch runs with (never in the product).
+EXTRA_NODE_MODULES = ["tests.support.nodes"]
+
+# Worker threads write concurrently: an in-memory shared-cache SQLite database locks whole tables
+# and fails at once, a file in WAL mode waits its turn as the embedded default does.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-db.sqlite3")}  # noqa: F405
+# Threads of channels' database_sync_to_async keep no connection past a call, so the test
+# database can be dropped at the end of the session.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

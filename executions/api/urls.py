@@ -1,0 +1,16 @@
+from django.urls import path
+
+from platform_site.api.routers import OptionalSlashRouter
+
+from .views import ExecutionLogSummaryView, ExecutionLogsView, ExecutionViewSet
+
+router = OptionalSlashRouter()
+router.register("executions", ExecutionViewSet, basename="execution")
+
+urlpatterns = [
+    *router.urls,
+    path("execution-logs/executions/<uuid:execution_id>", ExecutionLogsView.as_view(),
+         name="execution-logs"),
+    path("execution-logs/executions/<uuid:execution_id>/summary",
+         ExecutionLogSummaryView.as_view(), name="execution-log-summary"),
+]

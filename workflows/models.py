@@ -1,0 +1,73 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class WorkflowStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PUBLISHED = "published", "Published"
+    ARCHIVED = "archived", "Archived"
+
+
+class Workflow(models.Model):
+    """A node graph a user builds, runs and publishes; `version` is its latest version number."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="workflows"
+    )
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    nodes = models.JSONField(default=list, blank=True)
+    edges = models.JSONField(default=list, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    status = models.CharField(
+        max_length=16, choices=WorkflowStatus.choices, default=WorkflowStatus.DRAFT
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["owner", "status"]),
+            models.Index(fields=["owner", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def graph(self) -> dict:
+        return {"nodes": self.nodes, "edges": self.edges}
+
+
+class WorkflowVersion(models.Model):
+    """An immutable snapshot of a workflow; executions pin the version they run."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    nodes = models.JSONField(default=list)
+    edges = models.JSONField(default=list)
+    comment = models.CharField(max_length=500, blank=True, default="")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["workflow", "number"], name="unique_workflow_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id} v{self.number}"
+
+    @property
+    def graph(self) -> dict:
+        return {"nodes": self.nodes, "edges": self.edges}
