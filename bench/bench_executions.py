@@ -12,6 +12,7 @@ Needs PostgreSQL on 127.0.0.1:5432 (trust auth) and Redis on 127.0.0.1:6379; use
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -97,10 +98,8 @@ def start(cmd: list[str], env: dict, name: str) -> subprocess.Popen:
 
 def stop(processes: list[subprocess.Popen]) -> None:
     for process in processes:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
     for process in processes:
         try:
             process.wait(timeout=20)

@@ -1,31 +1,72 @@
-"""Compiled graphs of workflow versions, cached: versions never change once written."""
+"""Compiled graphs of workflow versions, cached: versions never change once written.
+
+The cache is keyed by version id and by (workflow id, version number), so starting an execution
+of a workflow's current version needs no query for the version once it has been seen.
+"""
 
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 
 from workflows.engine import Graph, check_input
 from workflows.graphs import node_registry
+from workflows.models import WorkflowVersion
 from workflows.services import require_valid
 
 _CACHE_SIZE = 512
-_cache: OrderedDict = OrderedDict()
 _lock = threading.Lock()
 
 
-def compiled_graph(version) -> Graph:
-    """The engine's graph of a version; raises Unprocessable (422) when it is invalid."""
+@dataclass(frozen=True, slots=True)
+class PinnedGraph:
+    """A validated, compiled version of a workflow."""
+
+    version_id: object
+    workflow_id: object
+    number: int
+    graph: Graph
+
+
+_by_version: OrderedDict = OrderedDict()
+_by_number: dict = {}
+
+
+def _remember(pinned: PinnedGraph) -> PinnedGraph:
     with _lock:
-        graph = _cache.get(version.pk)
-        if graph is not None:
-            _cache.move_to_end(version.pk)
-            return graph
-    require_valid(version.nodes, version.edges)
+        _by_version[pinned.version_id] = pinned
+        _by_number[(pinned.workflow_id, pinned.number)] = pinned
+        while len(_by_version) > _CACHE_SIZE:
+            _, old = _by_version.popitem(last=False)
+            _by_number.pop((old.workflow_id, old.number), None)
+    return pinned
+
+
+def _compile(version: WorkflowVersion) -> PinnedGraph:
+    require_valid(version.nodes, version.edges)  # 422 with the validation errors when invalid
     graph = Graph.from_dict({"nodes": version.nodes, "edges": version.edges})
-    with _lock:
-        _cache[version.pk] = graph
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return graph
+    return _remember(PinnedGraph(version.pk, version.workflow_id, version.number, graph))
+
+
+def compiled_graph(version: WorkflowVersion) -> Graph:
+    """The engine's graph of a version; raises Unprocessable (422) when it is invalid."""
+    pinned = _by_version.get(version.pk)
+    return (pinned or _compile(version)).graph
+
+
+def current_graph(workflow) -> PinnedGraph:
+    """The compiled current version of a workflow (a query only the first time)."""
+    pinned = _by_number.get((workflow.pk, workflow.version))
+    if pinned is None:
+        pinned = _compile(WorkflowVersion.objects.get(workflow=workflow, number=workflow.version))
+    return pinned
+
+
+def graph_of_version_id(version_id) -> Graph:
+    """The compiled graph of a version by id (a query only the first time)."""
+    pinned = _by_version.get(version_id)
+    if pinned is None:
+        pinned = _compile(WorkflowVersion.objects.get(pk=version_id))
+    return pinned.graph
 
 
 def input_errors(graph: Graph, input_data: dict) -> dict:

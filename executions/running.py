@@ -22,7 +22,7 @@ from workflows.engine import Runner
 from workflows.graphs import node_registry
 
 from . import events
-from .graphs import compiled_graph
+from .graphs import graph_of_version_id
 from .hosts import host_services
 from .models import Execution, ExecutionLog, ExecutionStatus, NodeRun, NodeRunStatus
 
@@ -64,7 +64,7 @@ def execution_claim(*, execution_id: str, worker_id: str) -> Execution | None:
         if not updated:
             _release(execution_id)
             return None
-        return Execution.objects.select_related("workflow_version").get(pk=execution_id)
+        return Execution.objects.get(pk=execution_id)
     except Exception:
         _release(execution_id)
         raise
@@ -109,7 +109,8 @@ class Recorder:
         self.log_limit = settings.MAX_LOGS_PER_EXECUTION
         self.started: dict[str, tuple[float, object]] = {}
         self.last_flush = time.monotonic()
-        self.last_control_check = 0.0
+        # The claim has just read the status: the first check can wait.
+        self.last_control_check = time.monotonic()
         self.stop_reason: str | None = None
 
     # -- events ------------------------------------------------------------------------------
@@ -149,6 +150,10 @@ class Recorder:
 
     def node_finished(self, node_id: str, node_type: str, result) -> None:
         self._record(node_id, node_type, result, NodeRunStatus.COMPLETED)
+        self._add_log(node_id, node_type, "info",
+                      f"Completed in {result.duration_ms or 0:.1f} ms"
+                      + (f" after {result.attempts} attempts" if result.attempts > 1 else ""),
+                      None, result.duration_ms)
         self.publish("node_finished", {"node_id": node_id, "node_type": node_type,
                                        "output": result.output, "progress": self.percent,
                                        "duration_ms": result.duration_ms})
@@ -254,8 +259,8 @@ class Recorder:
                            execution_time=elapsed, current_node="")
         elif result.status == "failed":
             error = result.error or "The run failed."
-            if result.failed_node:
-                error = f"Node {result.failed_node}: {error}"
+            if result.failed_node and result.failed_node not in error:
+                error = f"Node '{result.failed_node}': {error}"
             self._terminal("failed", error=error[:10_000], finished_at=now,
                            execution_time=elapsed)
         elif result.status == "cancelled":
@@ -300,7 +305,7 @@ def execution_run(*, execution_id: str, worker_id: str) -> str | None:
 
 def _run_claimed(execution: Execution, worker_id: str) -> str:
     try:
-        graph = compiled_graph(execution.workflow_version)
+        graph = graph_of_version_id(execution.workflow_version_id)
     except Exception as exc:
         recorder = Recorder(execution, worker_id, graph=None)
         recorder._terminal("failed", error=f"The workflow cannot run: {exc}",

@@ -4,25 +4,32 @@ Status changes are conditional updates (`UPDATE ... WHERE status IN (...)`), so 
 duplicate message can never overwrite a finished execution.
 """
 
+import dramatiq
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from platform_site.api.errors import Conflict
-from workflows.models import Workflow, WorkflowStatus, WorkflowVersion
+from workflows.models import Workflow, WorkflowStatus
 
 from . import events
-from .graphs import compiled_graph, input_errors
+from .graphs import compiled_graph, current_graph, input_errors
 from .models import ACTIVE_STATUSES, Execution, ExecutionStatus, NodeRun, NodeRunStatus
 
 
-def _enqueue_on_commit(execution: Execution) -> None:
+def _run_message(execution: Execution):
+    """The message that will run `execution`; its id is the execution's task id."""
     from .actors import run_execution
 
     message = run_execution.message(str(execution.id))
     execution.task_id = message.message_id
-    transaction.on_commit(lambda: run_execution.broker.enqueue(message))
+    return message
+
+
+def _enqueue_on_commit(message) -> None:
+    """Send once the rows the worker will read are committed (at once outside a transaction)."""
+    transaction.on_commit(lambda: dramatiq.get_broker().enqueue(message))
 
 
 def execution_create(*, owner, workflow: Workflow, input_data: dict) -> Execution:
@@ -30,16 +37,17 @@ def execution_create(*, owner, workflow: Workflow, input_data: dict) -> Executio
     if workflow.status == WorkflowStatus.ARCHIVED:
         raise Conflict("An archived workflow cannot be executed; activate it first.",
                        error_code="WORKFLOW_ARCHIVED")
-    version = WorkflowVersion.objects.get(workflow=workflow, number=workflow.version)
-    compiled = compiled_graph(version)  # 422 with the validation errors when invalid
-    problems = input_errors(compiled, input_data)
+    pinned = current_graph(workflow)  # 422 with the validation errors when invalid
+    problems = input_errors(pinned.graph, input_data)
     if problems:
         raise ValidationError({"input_data": problems})
-    with transaction.atomic():
-        execution = Execution(owner=owner, workflow=workflow, workflow_version=version,
-                              input_data=input_data, enqueued_at=timezone.now())
-        _enqueue_on_commit(execution)
-        execution.save(force_insert=True)
+    execution = Execution(owner=owner, workflow=workflow, workflow_version_id=pinned.version_id,
+                          input_data=input_data, enqueued_at=timezone.now())
+    message = _run_message(execution)
+    # One INSERT needs no transaction of its own; inside a caller's transaction the message
+    # still waits for its commit.
+    execution.save(force_insert=True)
+    _enqueue_on_commit(message)
     return execution
 
 
@@ -109,8 +117,9 @@ def execution_resume(*, execution: Execution, by, node_id: str | None = None,
         locked.status = ExecutionStatus.PENDING
         locked.control = ""
         locked.enqueued_at = timezone.now()
-        _enqueue_on_commit(locked)
+        message = _run_message(locked)
         locked.save(update_fields=["status", "control", "enqueued_at", "task_id"])
+        _enqueue_on_commit(message)
     transaction.on_commit(lambda: _publish_status(locked.pk, ExecutionStatus.PENDING))
     return locked
 

@@ -40,6 +40,11 @@ class WorkerHeartbeatMiddleware(Middleware):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    def before_worker_boot(self, broker, worker) -> None:
+        # `rundramatiq` has no flag for it: an idle Redis consumer sleeps up to this long
+        # between polls, which is the floor of enqueue-to-start latency.
+        worker.worker_timeout = settings.DRAMATIQ_WORKER_TIMEOUT_MS
+
     def after_worker_boot(self, broker, worker) -> None:
         self._stop.clear()
         self._thread = threading.Thread(target=self._beat, name="worker-heartbeat", daemon=True)

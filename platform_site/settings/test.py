@@ -1,5 +1,7 @@
 """Settings for the test suite: the environment still decides the services (embedded or real)."""
 
+import os
+
 from .base import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -21,7 +23,10 @@ EXTRA_NODE_MODULES = ["tests.support.nodes"]
 # Worker threads write concurrently: an in-memory shared-cache SQLite database locks whole tables
 # and fails at once, a file in WAL mode waits its turn as the embedded default does.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
-    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-db.sqlite3")}  # noqa: F405
+    # One file per test process: separate pytest runs on one machine must not share it.
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(DATA_DIR / f"test-db-{os.getpid()}.sqlite3")  # noqa: F405
+    }
 # Threads of channels' database_sync_to_async keep no connection past a call, so the test
 # database can be dropped at the end of the session.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

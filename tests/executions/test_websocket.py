@@ -4,6 +4,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
+from django.db import transaction
 from rest_framework_simplejwt.tokens import AccessToken
 
 from executions import services
@@ -87,10 +88,16 @@ async def test_a_finished_execution_sends_its_result_and_closes():
 async def test_events_arrive_in_order_with_sequence_numbers_and_the_socket_closes(
         running_worker):
     workflow = await sync_to_async(WorkflowFactory)()
-    execution = await sync_to_async(services.execution_create)(
-        owner=workflow.owner, workflow=workflow, input_data={"x": 5})
-    # Hold the run until the subscriber is connected.
-    await sync_to_async(services.execution_pause)(execution=execution)
+
+    @sync_to_async
+    def create_paused():
+        # Paused in the creating transaction: the run waits until the subscriber is connected.
+        with transaction.atomic():
+            execution = services.execution_create(owner=workflow.owner, workflow=workflow,
+                                                  input_data={"x": 5})
+            return services.execution_pause(execution=execution)
+
+    execution = await create_paused()
     token = str(AccessToken.for_user(workflow.owner))
     communicator, _ = await connect(execution.id, token)
     snapshot = await communicator.receive_json_from(timeout=5)
