@@ -18,7 +18,8 @@ CORE = ["condition", "end", "input", "loop", "output", "start", "transform"]
 
 
 def test_the_default_registry_holds_the_core_types():
-    assert default_registry.names() == CORE
+    # Apps of the platform add their own types to the same registry when Django loads them.
+    assert set(CORE) <= set(default_registry.names())
     assert default_registry.get("transform") is TransformNode
     assert default_registry.get("nope") is None
     assert "condition" in default_registry
