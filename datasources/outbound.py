@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 import socket
 import ssl
 import time
@@ -220,6 +221,32 @@ class OutboundResponse:
     def ok(self) -> bool:
         """True for a 2xx status."""
         return 200 <= self.status_code < 300
+
+
+class _RedactUrlFilter(logging.Filter):
+    """httpx logs every request's full URL at INFO: a query string can carry an API key."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(a, httpx.URL) for a in record.args):
+            record.args = tuple(
+                _redacted_url(a) if isinstance(a, httpx.URL) else a for a in record.args
+            )
+        return True
+
+
+def _redacted_url(url: httpx.URL) -> str:
+    """The URL without userinfo, query string or fragment (a marker shows a query was there)."""
+    bare = url.copy_with(userinfo=b"", query=None, fragment=None)
+    return f"{bare}?[redacted]" if url.query else str(bare)
+
+
+def _install_log_redaction() -> None:
+    logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _RedactUrlFilter) for f in logger.filters):
+        logger.addFilter(_RedactUrlFilter())
+
+
+_install_log_redaction()
 
 
 class _VettingBackend(httpcore.SyncBackend):

@@ -13,7 +13,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -228,12 +228,9 @@ class Recorder:
         self.node_runs, self.logs = [], []
         with transaction.atomic():
             if runs:
-                try:
-                    with transaction.atomic():
-                        NodeRun.objects.bulk_create(runs)
-                except IntegrityError:
-                    # Another delivery recorded some of these nodes first: keep theirs.
-                    NodeRun.objects.bulk_create(runs, ignore_conflicts=True)
+                # A node's record is written once: should another delivery have recorded some of
+                # these nodes first, theirs stay (the unique constraint decides).
+                NodeRun.objects.bulk_create(runs, ignore_conflicts=True)
             if logs:
                 ExecutionLog.objects.bulk_create(logs)
             updated = Execution.objects.filter(

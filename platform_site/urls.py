@@ -13,6 +13,8 @@ api_v1 = [
     path("auth/", include("accounts.api.urls")),
     path("", include("workflows.api.urls")),
     path("", include("executions.api.urls")),
+    path("", include("datasources.api.urls")),
+    path("", include("agents.api.urls")),
 ]
 
 

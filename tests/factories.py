@@ -94,3 +94,82 @@ class ExecutionFactory(factory.django.DjangoModelFactory):
     )
     input_data = factory.LazyFunction(lambda: {"x": 2})
 
+
+class DataSourceFactory(factory.django.DjangoModelFactory):
+    """A data source made through `datasource_create`, so secrets are encrypted as in real use.
+
+    The default is an inline `json` source of three rows; pass `type` and `config` for others.
+    """
+
+    class Meta:
+        model = "datasources.DataSource"
+
+    owner = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"Data source {n}")
+    type = "json"
+    description = ""
+    config = factory.LazyFunction(
+        lambda: {"data": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}, {"id": 3, "name": "c"}]}
+    )
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        from datasources.services import datasource_create
+
+        return datasource_create(**kwargs)
+
+
+FACTORY_API_KEY = "sk-factory-KEY0123456789abcdef"
+
+
+class ModelConfigFactory(factory.django.DjangoModelFactory):
+    """A model config saved directly (no endpoint checks), its key encrypted as in real use.
+
+    Point it at the scripted server with `base_url=openai_server.base_url`; `owner=None` makes
+    a shared config. Pass `key=""` for a config without an API key.
+    """
+
+    class Meta:
+        model = "agents.ModelConfig"
+
+    class Params:
+        key = FACTORY_API_KEY
+
+    owner = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"Model {n}")
+    provider = "openai_compatible"
+    base_url = "http://127.0.0.1:9/v1"
+    model = "test-model"
+    timeout_s = 5.0
+    api_key = factory.LazyAttribute(lambda c: _encrypted(c.key))
+
+
+def _encrypted(plaintext: str) -> str:
+    from platform_site.crypto import encrypt
+
+    return encrypt(plaintext) if plaintext else ""
+
+
+class AgentFactory(factory.django.DjangoModelFactory):
+    """An agent made through `agent_create` (so it has its version 1), by default without tools."""
+
+    class Meta:
+        model = "agents.Agent"
+
+    owner = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"Agent {n}")
+    description = "An agent made by a factory"
+    system_prompt = "You are a helpful assistant."
+    model_config = factory.LazyAttribute(lambda a: ModelConfigFactory(owner=a.owner))
+    tools = factory.LazyFunction(list)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        from agents.services import agent_create
+
+        status = kwargs.pop("status", None)
+        agent = agent_create(**kwargs)
+        if status:
+            agent.status = status
+            agent.save(update_fields=["status"])
+        return agent
