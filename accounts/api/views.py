@@ -2,6 +2,7 @@ from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed, Throttled
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -50,6 +51,9 @@ class RegisterView(PublicView):
 
 class LoginView(PublicView):
     """Exchange a username (or email) and password for tokens; failures are throttled."""
+
+    # As OAuth2 password forms: JSON, form-urlencoded or multipart.
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
 
     @extend_schema(request=LoginSerializer, responses={200: TokenPairSerializer}, tags=["auth"])
     def post(self, request):

@@ -257,8 +257,9 @@ class AgentWriteSerializer(serializers.Serializer):
         data.pop("comment", None)
         if "model_config" in data:
             ref = data.pop("model_config")
-            data["model_config"] = ref["config"]
-            if ref["params"]:
+            # `null` detaches the agent from its model config.
+            data["model_config"] = ref["config"] if ref else None
+            if ref and ref["params"]:
                 data["model_params"] = {**ref["params"], **data.get("model_params", {})}
         if "model_params" in data:
             data["model_params"] = {

@@ -105,10 +105,11 @@ class ExecutionViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retriev
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
         """Continue a waiting run from its checkpoint; `node_id` + `content` answer a waiting node."""
+        execution = self.get_object()
         serializer = ResumeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         execution = services.execution_resume(
-            execution=self.get_object(), by=request.user, **serializer.validated_data
+            execution=execution, by=request.user, **serializer.validated_data
         )
         return Response(ExecutionSerializer(execution).data)
 

@@ -51,7 +51,6 @@ class SkipLimitPagination(BasePagination):
              "schema": {"type": "integer", "minimum": 0, "default": 0},
              "description": "How many objects to skip."},
             {"name": "limit", "in": "query", "required": False,
-             "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
-                        "default": DEFAULT_LIMIT},
+             "schema": {"type": "integer", "minimum": 1, "default": DEFAULT_LIMIT},
              "description": "How many objects at most (larger values are clamped to 100)."},
         ]

@@ -282,3 +282,10 @@ def test_tools_are_listed_with_their_parameters(auth_client):
     assert {"calculator", "current_time", "http_request", "datasource_query",
             "run_workflow"} <= set(tools)
     assert tools["calculator"]["parameters"]["required"] == ["expression"]
+
+
+def test_a_null_model_config_creates_an_agent_without_one(auth_client):
+    response = auth_client.post("/api/v1/agents", {"name": "bare", "model_config": None},
+                                format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["model_config"] is None
