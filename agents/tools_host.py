@@ -94,14 +94,24 @@ def evaluate_expression(expression: str) -> Any:
 
 
 def run_workflow(*, owner_id: str, workflow_id: str, input_data: dict[str, Any]) -> Any:
-    """Run one of the owner's workflows and wait for its output (when executions offers it)."""
+    """Run one of the owner's workflows and wait for its output."""
+    from django.core.exceptions import ValidationError as DjangoValidationError
+    from rest_framework.exceptions import ValidationError
+
+    from executions.services import execution_run_sync
+    from workflows.models import Workflow
+
+    if not isinstance(input_data, dict):
+        raise ToolError("`input_data` must be an object.")
     try:
-        from executions.services import execution_run_sync  # type: ignore[attr-defined]
-    except ImportError:
-        raise ToolError(
-            "Running workflows from an agent is not available on this platform yet."
-        ) from None
-    return execution_run_sync(owner_id=owner_id, workflow_id=workflow_id, input_data=input_data)
+        return execution_run_sync(owner_id=owner_id, workflow_id=workflow_id,
+                                  input_data=input_data)
+    except (Workflow.DoesNotExist, DjangoValidationError):
+        raise ToolError(f"You have no workflow {workflow_id!r}.") from None
+    except ValidationError as exc:
+        raise ToolError(f"The workflow's input is not valid: {exc.detail}") from None
+    except APIError as exc:
+        raise ToolError(f"The workflow cannot run: {exc.detail}") from None
 
 
 def datasource_query(

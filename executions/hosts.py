@@ -1,11 +1,18 @@
 """Services the platform lends to node types while an execution runs (the engine has none)."""
 
+from collections.abc import Callable
+
 from .models import Execution
 
 
-def host_services(execution: Execution) -> dict:
+def host_services(execution: Execution, *, emit_token: Callable[[str, str], None] | None = None
+                  ) -> dict:
     """The `services` mapping handed to the engine for one execution."""
-    return {
+    services = {
         "execution_id": str(execution.pk),
         "owner_id": str(execution.owner_id),
     }
+    if emit_token is not None:
+        # llm nodes stream their answer into the execution's live events through this.
+        services["emit_token"] = emit_token
+    return services

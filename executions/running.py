@@ -101,6 +101,7 @@ class Recorder:
         self.worker_id = worker_id
         self.graph = graph
         self.seq = execution.event_seq + (TAKEOVER_SEQ_GAP if execution.claims > 1 else 0)
+        self.seq_lock = threading.Lock()
         self.percent = execution.progress
         self.current_node = execution.current_node
         self.node_runs: list[NodeRun] = []
@@ -115,8 +116,14 @@ class Recorder:
 
     # -- events ------------------------------------------------------------------------------
     def publish(self, event_type: str, data: dict) -> None:
-        self.seq += 1
-        events.publish(self.execution.pk, event_type, data, self.seq)
+        # Nodes on pool threads publish tokens too: sequence numbers stay unique and ordered.
+        with self.seq_lock:
+            self.seq += 1
+            events.publish(self.execution.pk, event_type, data, self.seq)
+
+    def emit_token(self, node_id: str, text: str) -> None:
+        """A streaming node (llm) produced text: forward it live, without storing it."""
+        self.publish("token", {"node_id": node_id, "text": text})
 
     def status_data(self, status: str) -> dict:
         return {"status": status, "progress": self.percent,
@@ -313,7 +320,7 @@ def _run_claimed(execution: Execution, worker_id: str) -> str:
     if execution.claims == 1 and not checkpoint:
         recorder.publish("status", recorder.status_data(ExecutionStatus.RUNNING))
     runner = Runner(graph, registry=node_registry(), reporter=recorder,
-                    services=host_services(execution))
+                    services=host_services(execution, emit_token=recorder.emit_token))
     try:
         result = runner.run(execution.input_data, checkpoint=checkpoint, control=recorder)
     except Exception as exc:

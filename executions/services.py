@@ -51,6 +51,35 @@ def execution_create(*, owner, workflow: Workflow, input_data: dict) -> Executio
     return execution
 
 
+def execution_run_sync(*, owner_id, workflow_id, input_data: dict) -> dict:
+    """Run one of the owner's workflows in this thread and return its output (agent tools).
+
+    The execution is recorded like any other, but it is not queued: a tool call waiting on the
+    worker pool it runs in could wait for itself.
+    """
+    from .running import execution_run
+    from .worker import current_worker_id
+
+    workflow = Workflow.objects.filter(pk=workflow_id, owner_id=owner_id).first()
+    if workflow is None:
+        raise Workflow.DoesNotExist(f"No workflow {workflow_id} of this user.")
+    owner = workflow.owner
+    if workflow.status == WorkflowStatus.ARCHIVED:
+        raise Conflict("An archived workflow cannot be executed; activate it first.",
+                       error_code="WORKFLOW_ARCHIVED")
+    pinned = current_graph(workflow)
+    problems = input_errors(pinned.graph, input_data)
+    if problems:
+        raise ValidationError({"input_data": problems})
+    execution = Execution.objects.create(owner=owner, workflow=workflow,
+                                         workflow_version_id=pinned.version_id,
+                                         input_data=input_data, enqueued_at=timezone.now())
+    execution_run(execution_id=str(execution.pk), worker_id=current_worker_id())
+    execution.refresh_from_db()
+    return {"execution_id": str(execution.pk), "status": execution.status,
+            "output": execution.output_data, "error": execution.error or None}
+
+
 def _publish_status(execution_id, status: str, *, data: dict | None = None) -> None:
     """Publish a status change made outside a runner, with the next sequence number."""
     Execution.objects.filter(pk=execution_id).update(event_seq=F("event_seq") + 1)

@@ -30,7 +30,8 @@ class WorkerProcess:
             DJANGO_SETTINGS_MODULE="platform_site.settings.test",
             DATABASE_URL=test_database_url(),
             PYTHONUNBUFFERED="1",
-            **{key: str(value) for key, value in settings_env.items()},
+            **{key: ",".join(value) if isinstance(value, list | tuple) else str(value)
+               for key, value in settings_env.items()},
         )
         self.log_path = ROOT / "var" / f"worker-{os.getpid()}-{time.monotonic_ns()}.log"
         self.log_path.parent.mkdir(exist_ok=True)

@@ -5,7 +5,7 @@ import pytest
 from agents.llm import ToolError, default_registry
 from agents.tools_host import tool_context
 from tests.agents.django_support import allow_loopback
-from tests.factories import DataSourceFactory
+from tests.factories import DataSourceFactory, WorkflowFactory
 
 
 def run_tool(name, arguments, owner_id="00000000-0000-0000-0000-000000000001"):
@@ -37,9 +37,25 @@ def test_http_requests_reach_hosts_the_settings_allow(openai_server, settings):
     assert result["body"]["data"][0]["id"] == "test-model"
 
 
-def test_running_workflows_says_it_is_not_available_yet():
-    with pytest.raises(ToolError, match="not available"):
-        run_tool("run_workflow", {"workflow_id": "x"})
+@pytest.mark.django_db(transaction=True)
+def test_running_a_workflow_returns_its_output_and_records_the_execution(user):
+    from executions.models import Execution
+
+    workflow = WorkflowFactory(owner=user)
+    result = run_tool("run_workflow", {"workflow_id": str(workflow.id), "input_data": {"x": 4}},
+                      owner_id=str(user.id))
+    assert result["status"] == "completed"
+    assert result["output"] == {"y": 8}
+    assert Execution.objects.get(pk=result["execution_id"]).owner == user
+
+
+@pytest.mark.django_db
+def test_another_users_workflow_cannot_be_run(user, other_user):
+    workflow = WorkflowFactory(owner=other_user)
+    for workflow_id in (str(workflow.id), "not-a-uuid"):
+        with pytest.raises(ToolError, match="no workflow"):
+            run_tool("run_workflow", {"workflow_id": workflow_id, "input_data": {}},
+                     owner_id=str(user.id))
 
 
 @pytest.mark.django_db
