@@ -2,7 +2,7 @@
 
 import asyncio
 import json
-import time
+import threading
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -90,26 +90,27 @@ async def test_events_are_sent_one_by_one(user, openai_server):
 @pytest.mark.django_db(transaction=True)
 async def test_a_client_that_hangs_up_still_gets_its_answer_recorded(user, openai_server):
     agent = await sync_to_async(scripted_agent)(openai_server, user)
+    # The model pauses after two words and goes on only once the client has hung up, so the
+    # disconnect always lands while the answer is still being streamed.
     stalling = text_reply("".join(CHUNKS), chunks=CHUNKS, stall_after_chunks=3)
-    stalling.stall_seconds = 5
+    stalling.resume = threading.Event()
     openai_server.push(stalling)
     client = Client(hang_up_after=2)
 
     scope = await sync_to_async(scope_for)(agent, user)
-    await get_asgi_application()(scope, client.receive, client.send)
+    request = asyncio.ensure_future(get_asgi_application()(scope, client.receive, client.send))
+    await asyncio.wait_for(client.gone.wait(), timeout=10)
+    await asyncio.sleep(0.3)  # Django sees the disconnect and cancels the response
+    stalling.resume.set()
+    await asyncio.wait_for(request, timeout=10)
 
-    def recorded():
-        return list(ChatMessage.objects.filter(role="assistant").values_list("status",
-                                                                             "content"))
-
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        rows = await sync_to_async(recorded)()
-        if rows and rows[0][1]:
-            break
-        await asyncio.sleep(0.05)
-    assert rows[0][0] == "interrupted"
-    assert rows[0][1].startswith("one two")
+    rows = await sync_to_async(lambda: list(
+        ChatMessage.objects.filter(role="assistant").values_list("status", "content")))()
+    assert len(rows) == 1
+    status, content = rows[0]
+    assert status == "interrupted"
+    assert content.startswith("one two")
+    assert content != "".join(CHUNKS)
 
 
 async def test_the_async_wrapper_closes_the_generator_when_its_reader_stops():

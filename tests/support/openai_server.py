@@ -71,6 +71,9 @@ class Reply:
     model: str | None = None  # defaults to the model the request named
     stall_after_chunks: int | None = None  # streamed: stop sending (but keep open) after N chunks
     stall_seconds: float = 10.0
+    # Set by the test to let a stalled stream go on with its remaining chunks (instead of
+    # ending it without [DONE] after `stall_seconds`).
+    resume: threading.Event | None = None
 
 
 @dataclass
@@ -404,8 +407,10 @@ class ScriptedOpenAIServer:
         options = request.json.get("stream_options") or {}
         for position, chunk in enumerate(_stream_chunks(request, reply, options)):
             if reply.stall_after_chunks is not None and position == reply.stall_after_chunks:
-                release.wait(reply.stall_seconds)
-                return
+                if reply.resume is None:
+                    release.wait(reply.stall_seconds)
+                    return
+                reply.resume.wait(reply.stall_seconds)
             handler.wfile.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
             handler.wfile.flush()
         handler.wfile.write(b"data: [DONE]\n\n")
