@@ -8,7 +8,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from workflows.engine import Graph, check_input
+from workflows.engine import Graph, NodeError, check_input
 from workflows.graphs import node_registry
 from workflows.models import WorkflowVersion
 from workflows.services import require_valid
@@ -76,10 +76,19 @@ def input_errors(graph: Graph, input_data: dict) -> dict:
 
 
 def resume_output(graph: Graph, node_id: str, content, by) -> tuple[dict, list | None]:
-    """The output (and active handles) of a waiting node answered with `content`."""
+    """The output (and active handles) of a waiting node answered with `content`.
+
+    Raises NodeError when the answer fails the node (see `execution_resume`).
+    """
     node = graph.nodes[node_id]
     node_type = node_registry().get(node.type)
     if hasattr(node_type, "resume_output"):
-        return node_type.resume_output(node, content, by)
+        output, handles = node_type.resume_output(node, content, by)
+        routed = {edge.source_handle for edge in graph.outgoing.get(node_id, ())}
+        if handles and hasattr(node_type, "unrouted_error") and not routed & set(handles):
+            # The answer chose a branch this graph does not draw (a rejection with no
+            # "rejected" edge): the node fails rather than the run quietly ending without it.
+            raise NodeError(node_type.unrouted_error(output))
+        return output, handles
     output = content if isinstance(content, dict) else {"value": content}
     return output, None

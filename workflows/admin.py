@@ -1,11 +1,23 @@
 from django.contrib import admin
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
+from .diagram import svg_html
+from .diff import diff_versions
 from .models import Workflow, WorkflowVersion
+
+
+def graph_picture(nodes, edges) -> str:
+    """The graph's SVG, inline and scrollable, for readonly admin fields."""
+    return svg_html(nodes, edges)
 
 
 class WorkflowVersionInline(admin.TabularInline):
     model = WorkflowVersion
-    fields = ("number", "name", "comment", "author", "created_at")
+    fields = ("number", "name", "comment", "author", "created_at", "compare")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -15,18 +27,65 @@ class WorkflowVersionInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
+    @admin.display(description="Changes")
+    def compare(self, obj: WorkflowVersion) -> str:
+        if obj.number <= 1:
+            return "-"
+        url = reverse("admin:workflows_workflow_diff", args=[obj.workflow_id])
+        return format_html('<a href="{}?from={}&amp;to={}">diff with v{}</a>', url,
+                           obj.number - 1, obj.number, obj.number - 1)
+
 
 @admin.register(Workflow)
 class WorkflowAdmin(admin.ModelAdmin):
-    """Workflows with their status, owner and latest version."""
+    """Workflows with their graph as a picture, their versions and diffs between versions."""
 
     list_display = ("name", "status", "owner", "version", "updated_at")
     list_filter = ("status",)
     search_fields = ("name", "description", "owner__username")
     list_select_related = ("owner",)
-    readonly_fields = ("id", "version", "created_at", "updated_at")
+    readonly_fields = ("id", "version", "graph", "created_at", "updated_at")
     raw_id_fields = ("owner",)
     inlines = [WorkflowVersionInline]
+
+    @admin.display(description="Graph")
+    def graph(self, obj: Workflow) -> str:
+        return graph_picture(obj.nodes, obj.edges)
+
+    def get_urls(self):
+        return [
+            path("<uuid:object_id>/diff/", self.admin_site.admin_view(self.diff_view),
+                 name="workflows_workflow_diff"),
+            *super().get_urls(),
+        ]
+
+    def diff_view(self, request, object_id):
+        """Two versions side by side: pictures plus nodes/edges added, removed and changed."""
+        workflow = get_object_or_404(Workflow, pk=object_id)
+        if not self.has_view_permission(request, workflow):
+            raise Http404
+        versions = list(WorkflowVersion.objects.filter(workflow=workflow).order_by("number")
+                        .values_list("number", flat=True))
+        try:
+            new_number = int(request.GET.get("to") or workflow.version)
+            old_number = int(request.GET.get("from") or max(new_number - 1, 1))
+        except ValueError as exc:
+            raise Http404("Versions are numbers.") from exc
+        old = get_object_or_404(WorkflowVersion, workflow=workflow, number=old_number)
+        new = get_object_or_404(WorkflowVersion, workflow=workflow, number=new_number)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"{workflow.name}: version {old.number} → {new.number}",
+            "workflow": workflow,
+            "old": old,
+            "new": new,
+            "versions": versions,
+            "diff": diff_versions(old, new),
+            "old_graph": graph_picture(old.nodes, old.edges),
+            "new_graph": graph_picture(new.nodes, new.edges),
+        }
+        return TemplateResponse(request, "admin/workflows/workflow/diff.html", context)
 
 
 @admin.register(WorkflowVersion)
@@ -36,7 +95,11 @@ class WorkflowVersionAdmin(admin.ModelAdmin):
     list_display = ("workflow", "number", "comment", "author", "created_at")
     search_fields = ("workflow__name", "comment")
     list_select_related = ("workflow", "author")
-    readonly_fields = [f.name for f in WorkflowVersion._meta.fields]
+    readonly_fields = [*[f.name for f in WorkflowVersion._meta.fields], "graph"]
+
+    @admin.display(description="Graph")
+    def graph(self, obj: WorkflowVersion) -> str:
+        return graph_picture(obj.nodes, obj.edges)
 
     def has_add_permission(self, request) -> bool:
         return False
