@@ -2,6 +2,8 @@
 
 from collections.abc import Callable
 
+from django.conf import settings
+
 from .models import Execution
 
 
@@ -11,6 +13,7 @@ def host_services(execution: Execution, *, emit_token: Callable[[str, str], None
     services = {
         "execution_id": str(execution.pk),
         "owner_id": str(execution.owner_id),
+        "max_loop_items": settings.MAX_LOOP_ITEMS,
     }
     if emit_token is not None:
         # llm nodes stream their answer into the execution's live events through this.

@@ -35,7 +35,7 @@ def reap_stalled_executions(*, limit: int = 100) -> int:
     enqueued longer ago than that, get a new message; the claim decides who runs them, so a
     message that was only slow costs nothing. Executions re-enqueued too often fail with a reason.
     """
-    from .actors import run_execution
+    from .servers import send_run
 
     now = timezone.now()
     horizon = now - timedelta(seconds=settings.EXECUTION_STALE_SECONDS)
@@ -47,15 +47,17 @@ def reap_stalled_executions(*, limit: int = 100) -> int:
         queryset = Execution.objects.filter(stalled).order_by("pk")
         if connection.features.has_select_for_update_skip_locked:
             queryset = queryset.select_for_update(skip_locked=True)
-        rows = list(queryset.values_list("pk", "claims")[:limit])
-        for pk, claims in rows:
+        rows = list(queryset.values_list("pk", "claims", "server_id")[:limit])
+        for pk, claims, server_id in rows:
             if claims > settings.EXECUTION_MAX_CLAIMS:
                 transaction.on_commit(lambda pk=pk: execution_fail(
                     execution_id=pk,
                     error="The run was interrupted too many times (its worker kept stopping)."))
                 continue
             Execution.objects.filter(pk=pk).update(enqueued_at=now)
-            transaction.on_commit(lambda pk=pk: run_execution.send(str(pk)))
+            # Back to the queue of its server's pool, if it has one.
+            transaction.on_commit(lambda pk=pk, server_id=server_id: send_run(
+                pk, server_id=server_id))
             count += 1
     if count:
         logger.info("Re-enqueued %d stalled executions", count)

@@ -22,6 +22,7 @@ from workflows.engine import Runner
 from workflows.graphs import node_registry
 
 from . import events
+from .batches import execution_ended
 from .graphs import graph_of_version_id
 from .hosts import host_services
 from .models import Execution, ExecutionLog, ExecutionStatus, NodeRun, NodeRunStatus
@@ -272,6 +273,7 @@ class Recorder:
             row = Execution.objects.filter(pk=self.execution.pk).values("status").first()
             if row and row["status"] == ExecutionStatus.CANCELLED:
                 self.publish("cancelled", self.status_data(ExecutionStatus.CANCELLED))
+                execution_ended(self.execution)
         else:  # paused, or a node waits for an answer (approval)
             if result.status == "waiting" and result.waiting_node:
                 self.current_node = result.waiting_node
@@ -285,6 +287,7 @@ class Recorder:
             data["current_node"] = None
         if self.flush(status=status, **fields):
             self.publish(status, data)
+            execution_ended(self.execution)  # e.g. a batch starts its next item
 
     def waiting_node(self, node_id: str, node_type: str, data=None) -> None:
         """A node suspended the run (e.g. approval): record it as waiting."""
@@ -320,6 +323,7 @@ def _run_claimed(execution: Execution, worker_id: str) -> str:
     if execution.claims == 1 and not checkpoint:
         recorder.publish("status", recorder.status_data(ExecutionStatus.RUNNING))
     runner = Runner(graph, registry=node_registry(), reporter=recorder,
+                    max_output_bytes=settings.MAX_NODE_OUTPUT_BYTES,
                     services=host_services(execution, emit_token=recorder.emit_token))
     try:
         result = runner.run(execution.input_data, checkpoint=checkpoint, control=recorder)

@@ -39,13 +39,22 @@ class WorkerHeartbeatMiddleware(Middleware):
     def __init__(self) -> None:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._worker: dramatiq.Worker | None = None
 
     def before_worker_boot(self, broker, worker) -> None:
         # `rundramatiq` has no flag for it: an idle Redis consumer sleeps up to this long
         # between polls, which is the floor of enqueue-to-start latency.
         worker.worker_timeout = settings.DRAMATIQ_WORKER_TIMEOUT_MS
+        from .models import SERVER_QUEUE_PREFIX
+
+        # A compute server's queue (`--queues executions.<name>`) is declared by no actor:
+        # declare it, so that this worker gets a consumer for it.
+        for queue in sorted(worker.consumer_whitelist or ()):
+            if queue.startswith(SERVER_QUEUE_PREFIX):
+                broker.declare_queue(queue)
 
     def after_worker_boot(self, broker, worker) -> None:
+        self._worker = worker
         self._stop.clear()
         self._thread = threading.Thread(target=self._beat, name="worker-heartbeat", daemon=True)
         self._thread.start()
@@ -65,6 +74,9 @@ class WorkerHeartbeatMiddleware(Middleware):
             connections.close_all()
 
     def _beat(self) -> None:
+        from workflows.schedules import schedules_fire_due
+
+        from .batches import batches_advance_stalled
         from .models import Execution, ExecutionStatus, WorkerHeartbeat
         from .reaper import reap_stalled_executions
 
@@ -87,15 +99,24 @@ class WorkerHeartbeatMiddleware(Middleware):
                         "embedded": settings.EMBEDDED_WORKER,
                         "started_at": started_at,
                         "last_seen": now,
+                        "queues": self._queues(),
                     },
                 )
                 if beats % settings.REAPER_EVERY_BEATS == 0:
                     reap_stalled_executions()
+                    batches_advance_stalled()
+                if settings.SCHEDULER_IN_WORKERS:
+                    schedules_fire_due(now=now)
                 beats += 1
             except Exception:  # The database may be restarting; the next beat tries again.
                 logger.warning("Worker heartbeat failed", exc_info=True)
             self._stop.wait(settings.WORKER_HEARTBEAT_SECONDS)
         connections.close_all()
+
+    def _queues(self) -> list[str]:
+        """The queues this process consumes (delay queues aside)."""
+        consumers = list(self._worker.consumers) if self._worker is not None else []
+        return sorted(queue for queue in consumers if not queue.endswith(".DQ"))
 
 
 def start_embedded_worker() -> dramatiq.Worker | None:

@@ -11,10 +11,14 @@ from .health import HealthView
 
 api_v1 = [
     path("auth/", include("accounts.api.urls")),
+    path("", include("templates.api.urls")),  # before workflows: /workflows/templates...
     path("", include("workflows.api.urls")),
     path("", include("executions.api.urls")),
     path("", include("datasources.api.urls")),
     path("", include("agents.api.urls")),
+    path("", include("accounts.api.urls_api_keys")),
+    path("", include("workflows.api.urls_publishing")),
+    path("", include("executions.api.urls_batches")),
 ]
 
 

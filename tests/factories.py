@@ -173,3 +173,93 @@ class AgentFactory(factory.django.DjangoModelFactory):
             agent.status = status
             agent.save(update_fields=["status"])
         return agent
+
+
+class ApiKeyFactory(factory.django.DjangoModelFactory):
+    """An API key made through `api_key_create`; the key itself is on `.key`."""
+
+    class Meta:
+        model = "accounts.ApiKey"
+
+    owner = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"Key {n}")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        from accounts.api_keys import api_key_create
+
+        made = api_key_create(**kwargs)
+        made.api_key.key = made.key
+        return made.api_key
+
+
+class ScheduleFactory(factory.django.DjangoModelFactory):
+    """A schedule (every five minutes, UTC) of a workflow of the same owner."""
+
+    class Meta:
+        model = "workflows.Schedule"
+
+    owner = factory.SubFactory(UserFactory)
+    workflow = factory.LazyAttribute(lambda s: WorkflowFactory(owner=s.owner))
+    cron = "*/5 * * * *"
+    timezone = "UTC"
+    enabled = True
+    input_data = factory.LazyFunction(lambda: {"x": 1})
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        from workflows.schedules import schedule_create
+
+        kwargs["timezone_name"] = kwargs.pop("timezone")
+        return schedule_create(**kwargs)
+
+
+class ComputeServerFactory(factory.django.DjangoModelFactory):
+    """A compute server, online, saved directly (no health check)."""
+
+    class Meta:
+        model = "executions.ComputeServer"
+
+    owner = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"pool-{n}")
+    batch_size = 5
+    status = "online"
+
+
+class BatchFactory(factory.django.DjangoModelFactory):
+    """A batch not started yet, over `inputs` (by default three), through `batch_create`."""
+
+    class Meta:
+        model = "executions.Batch"
+
+    owner = factory.SubFactory(UserFactory)
+    workflow = factory.LazyAttribute(lambda b: WorkflowFactory(owner=b.owner))
+    inputs = factory.LazyFunction(lambda: [{"x": 1}, {"x": 2}, {"x": 3}])
+    start = False
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        from executions.batches import batch_create
+
+        return batch_create(**kwargs)
+
+
+class UploadFactory(factory.django.DjangoModelFactory):
+    """A text file uploaded through `upload_create` (stored under MEDIA_ROOT)."""
+
+    class Meta:
+        model = "executions.Upload"
+
+    owner = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"notes-{n}.txt")
+    content = b"hello\n"
+    folder = ""
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from executions.uploads import upload_create
+
+        file = SimpleUploadedFile(kwargs.pop("name"), kwargs.pop("content"))
+        return upload_create(file=file, **kwargs)

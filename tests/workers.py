@@ -110,7 +110,12 @@ class EmbeddedWorker:
 
     def stop(self) -> None:
         self.worker.stop(timeout=10_000)
-        dramatiq.get_broker().flush_all()
+        broker = dramatiq.get_broker()
+        # A stopped worker's middleware would still add consumers for queues declared later
+        # (a compute server's), which would take messages that nothing then runs.
+        broker.middleware[:] = [m for m in broker.middleware
+                                if getattr(m, "worker", None) is not self.worker]
+        broker.flush_all()
         self._settings.disable()
 
 

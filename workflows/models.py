@@ -71,3 +71,52 @@ class WorkflowVersion(models.Model):
     @property
     def graph(self) -> dict:
         return {"nodes": self.nodes, "edges": self.edges}
+
+
+class WebhookTrigger(models.Model):
+    """The secret URL that starts a workflow; only a hash of its token is stored."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workflow = models.OneToOneField(Workflow, on_delete=models.CASCADE, related_name="webhook")
+    token_hash = models.CharField(max_length=64, unique=True)
+    # The first characters of the token, so that people can tell which URL is current.
+    token_prefix = models.CharField(max_length=16)
+    # Answer with the run's result (up to `timeout_s`) instead of at once.
+    wait = models.BooleanField(default=False)
+    timeout_s = models.PositiveIntegerField(default=30)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_called_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"webhook of {self.workflow_id} ({self.token_prefix}…)"
+
+
+class Schedule(models.Model):
+    """A cron expression that starts a workflow in a time zone; `next_run_at` is the claim."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="schedules"
+    )
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="schedules")
+    name = models.CharField(max_length=200, blank=True, default="")
+    cron = models.CharField(max_length=100)
+    timezone = models.CharField(max_length=64, default="UTC")
+    enabled = models.BooleanField(default=True)
+    input_data = models.JSONField(default=dict, blank=True)
+    # None while disabled. A scheduler fires the schedule by moving this forward conditionally.
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["enabled", "next_run_at"]),
+            models.Index(fields=["owner", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cron} ({self.timezone})"

@@ -15,6 +15,7 @@ from agents.models import Agent, AgentStatus, AgentVersion, ChatMessage
 from agents.streaming import sse_response
 from agents.tools_host import tool_catalog
 from platform_site.api.pagination import SkipLimitPagination
+from platform_site.api.throttles import ChatRateThrottle
 from platform_site.api.viewsets import UUID_PATTERN, MessageSerializer, OwnedModelViewSet
 
 from .serializers import (
@@ -216,7 +217,7 @@ class AgentViewSet(OwnedModelViewSet):
         return Response(AgentSerializer(agent).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ChatRequestSerializer, responses={200: ChatReplySerializer})
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], throttle_classes=[ChatRateThrottle])
     def execute(self, request, pk=None):
         """Run the agent on a message to the end: `{text, steps, usage, session_id}`."""
         return _chat(request, self.get_object())
@@ -267,6 +268,8 @@ def _agent_or_404(request, agent_id) -> Agent:
 class AgentChatView(APIView):
     """Send a message to an agent and get its whole answer."""
 
+    throttle_classes = [ChatRateThrottle]
+
     @extend_schema(request=ChatRequestSerializer, responses={200: ChatReplySerializer})
     def post(self, request, agent_id):
         return _chat(request, _agent_or_404(request, agent_id))
@@ -277,6 +280,7 @@ class AgentChatStreamView(APIView):
     """Send a message to an agent and get its answer as Server-Sent Events."""
 
     content_negotiation_class = FirstRendererNegotiation
+    throttle_classes = [ChatRateThrottle]
 
     @extend_schema(
         request=ChatRequestSerializer,

@@ -34,6 +34,9 @@ class ExecutionCreatedSerializer(serializers.Serializer):
 
 class ExecuteSerializer(serializers.Serializer):
     input_data = serializers.DictField(required=False, default=dict)
+    server_id = serializers.UUIDField(
+        required=False, allow_null=True, default=None,
+        help_text="Run on this compute server's worker pool (default: the platform's).")
 
 
 class ExecutionCreateSerializer(ExecuteSerializer):

@@ -1,7 +1,8 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from platform_site.api.routers import OptionalSlashRouter
 
+from .approvals import PendingApprovalListView
 from .views import ExecutionLogSummaryView, ExecutionLogsView, ExecutionViewSet
 
 router = OptionalSlashRouter()
@@ -9,6 +10,7 @@ router.register("executions", ExecutionViewSet, basename="execution")
 
 urlpatterns = [
     *router.urls,
+    re_path(r"^approvals/?$", PendingApprovalListView.as_view(), name="approvals"),
     path("execution-logs/executions/<uuid:execution_id>", ExecutionLogsView.as_view(),
          name="execution-logs"),
     path("execution-logs/executions/<uuid:execution_id>/summary",

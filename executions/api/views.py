@@ -7,7 +7,9 @@ from rest_framework.views import APIView
 
 from executions import selectors, services
 from executions.models import Execution, ExecutionLog, NodeRun
+from executions.servers import server_for_run
 from platform_site.api.pagination import parse_skip_limit
+from platform_site.api.throttles import ExecuteRateThrottle
 from platform_site.api.viewsets import UUID_PATTERN, OwnedQuerysetMixin, visible_to
 from workflows.models import Workflow
 
@@ -61,6 +63,9 @@ class ExecutionViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retriev
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
+    def get_throttles(self):
+        return [ExecuteRateThrottle()] if self.action == "create" else super().get_throttles()
+
     @extend_schema(request=ExecutionCreateSerializer, responses={201: ExecutionCreatedSerializer})
     def create(self, request):
         """Start an execution of one of your workflows."""
@@ -71,6 +76,8 @@ class ExecutionViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retriev
         execution = services.execution_create(
             owner=request.user, workflow=workflow,
             input_data=serializer.validated_data["input_data"],
+            server=server_for_run(user=request.user,
+                                  server_id=serializer.validated_data["server_id"]),
         )
         return created_response(execution)
 

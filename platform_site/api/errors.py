@@ -41,3 +41,9 @@ class ServiceUnavailable(APIError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "A service the platform depends on is unavailable."
     error_code = "SERVICE_UNAVAILABLE"
+
+
+class TooManyExecutions(APIError):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_detail = "Too many executions are active."
+    error_code = "TOO_MANY_EXECUTIONS"

@@ -119,6 +119,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A pool per process: under ASGI every request may run on another thread, and persistent
     # per-thread connections would pile up; a pool also saves the connect on each request.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Each connection taken from the pool is checked first, so that a restarted database
+    # costs a reconnect rather than a failed request.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DB_POOL_MIN_SIZE", default=1),
         "max_size": env.int("DB_POOL_MAX_SIZE", default=12),
@@ -172,6 +175,8 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_THROTTLE_RATES": {
         "login_failures": env.str("LOGIN_FAILURE_RATE", default="10/5m"),
+        "execute": env.str("EXECUTE_RATE", default="1200/m"),
+        "chat": env.str("CHAT_RATE", default="120/m"),
     },
 }
 
@@ -209,6 +214,12 @@ SPECTACULAR_SETTINGS = {
         "ExecutionStatusEnum": "executions.models.ExecutionStatus",
         "HealthStatusEnum": ["ok", "unavailable"],
         "ConnectionTestStatusEnum": ["success", "failed"],
+        "ServerStatusEnum": "executions.models.ServerStatus",
+        "ServerTypeEnum": "executions.models.ServerType",
+        "DataSourceTypeEnum": "datasources.models.connector_choices",
+        "ServerHealthStatusEnum": ["healthy", "unhealthy"],
+        "BatchStatusEnum": "executions.models.BatchStatus",
+        "BatchItemStatusEnum": "executions.models.BatchItemStatus",
     },
 }
 
@@ -264,6 +275,10 @@ EXECUTION_MAX_CLAIMS = env.int("EXECUTION_MAX_CLAIMS", default=5)
 EXECUTION_MAX_RETRIES = env.int("EXECUTION_MAX_RETRIES", default=10)
 EXECUTION_TIME_LIMIT_S = env.int("EXECUTION_TIME_LIMIT_S", default=3600)
 MAX_LOGS_PER_EXECUTION = env.int("MAX_LOGS_PER_EXECUTION", default=10_000)
+MAX_NODE_OUTPUT_BYTES = env.int("MAX_NODE_OUTPUT_BYTES", default=1024 * 1024)
+MAX_LOOP_ITEMS = env.int("MAX_LOOP_ITEMS", default=10_000)
+# Executions of one user that may be pending, running or waiting at once (429 past that).
+MAX_ACTIVE_EXECUTIONS_PER_USER = env.int("MAX_ACTIVE_EXECUTIONS_PER_USER", default=200)
 MAX_GRAPH_NODES = env.int("MAX_GRAPH_NODES", default=1000)
 MAX_GRAPH_EDGES = env.int("MAX_GRAPH_EDGES", default=5000)
 
@@ -300,3 +315,17 @@ LOGGING = {
         "daphne": {"level": "WARNING"},
     },
 }
+
+# Published workflows, triggers, batches, compute servers and uploads.
+# How long `chat/completions` and `resume` wait for a run that is not streamed (then 202 + id).
+PUBLISHED_WAIT_TIMEOUT_S = env.float("PUBLISHED_WAIT_TIMEOUT_S", default=120.0)
+# Webhook calls: per-hook and per-address rates, the largest body, the longest wait.
+WEBHOOK_RATE = env.str("WEBHOOK_RATE", default="120/m")
+WEBHOOK_ADDRESS_RATE = env.str("WEBHOOK_ADDRESS_RATE", default="600/m")
+WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
+WEBHOOK_MAX_WAIT_S = env.int("WEBHOOK_MAX_WAIT_S", default=120)
+# Workers fire due schedules from their heartbeat; turn off when `run_scheduler` runs instead.
+SCHEDULER_IN_WORKERS = env.bool("SCHEDULER_IN_WORKERS", default=True)
+BATCH_MAX_ITEMS = env.int("BATCH_MAX_ITEMS", default=10_000)
+BATCH_MAX_CONCURRENCY = env.int("BATCH_MAX_CONCURRENCY", default=100)
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)

@@ -13,9 +13,14 @@ from django.urls import reverse
 
 from tests.factories import (
     AgentFactory,
+    ApiKeyFactory,
+    BatchFactory,
+    ComputeServerFactory,
     DataSourceFactory,
     ExecutionFactory,
     ModelConfigFactory,
+    ScheduleFactory,
+    UploadFactory,
     WorkflowFactory,
 )
 from tests.hardening.routes import api_routes
@@ -38,6 +43,11 @@ OBJECT_KINDS = {
     "model-config-": lambda owner: ModelConfigFactory(owner=owner),
     "agent-": lambda owner: AgentFactory(owner=owner),
     "chat-session-": _chat_session,
+    "api-key-": lambda owner: ApiKeyFactory(owner=owner),
+    "schedule-": lambda owner: ScheduleFactory(owner=owner),
+    "batch-": lambda owner: BatchFactory(owner=owner),
+    "server-": lambda owner: ComputeServerFactory(owner=owner),
+    "upload-": lambda owner: UploadFactory(owner=owner),
 }
 
 # Bodies that pass validation, so that the answer is about the object, not the payload.

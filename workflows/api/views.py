@@ -8,8 +8,10 @@ from rest_framework.response import Response
 
 from executions.api.serializers import ExecuteSerializer, ExecutionCreatedSerializer
 from executions.api.views import created_response
+from executions.servers import server_for_run
 from executions.services import execution_create
 from platform_site.api.pagination import SkipLimitPagination
+from platform_site.api.throttles import ExecuteRateThrottle
 from platform_site.api.viewsets import OwnedModelViewSet
 from workflows import services
 from workflows.graphs import validate_graph
@@ -166,13 +168,17 @@ class WorkflowViewSet(OwnedModelViewSet):
 
     @extend_schema(request=ExecuteSerializer, responses={201: ExecutionCreatedSerializer},
                    tags=["executions"])
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], throttle_classes=[ExecuteRateThrottle])
     def execute(self, request, pk=None):
         """Start an execution of the workflow's current version."""
+        workflow = self.get_object()
         serializer = ExecuteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        execution = execution_create(owner=request.user, workflow=self.get_object(),
-                                     input_data=serializer.validated_data["input_data"])
+        server = server_for_run(user=request.user,
+                                server_id=serializer.validated_data["server_id"])
+        execution = execution_create(owner=request.user, workflow=workflow,
+                                     input_data=serializer.validated_data["input_data"],
+                                     server=server)
         return created_response(execution)
 
     @extend_schema(request=ImportSerializer, responses={201: WorkflowSerializer})

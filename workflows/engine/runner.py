@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import json
 import itertools
 import queue
 import threading
@@ -224,6 +225,11 @@ def _plan(graph: Graph, scope: str | None, members: list[str]) -> _Plan:
     )
 
 
+def _json_size(value: Any) -> int:
+    """Size of a value as JSON text (what the host will store)."""
+    return len(json.dumps(value, default=str, ensure_ascii=False))
+
+
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, NodeError | Suspend):
         return str(exc)
@@ -239,12 +245,14 @@ class Runner:
 
     def __init__(self, graph: Graph | dict[str, Any], registry: NodeRegistry | None = None,
                  reporter: Any = None, services: Mapping[str, Any] | None = None,
-                 max_workers: int = 8) -> None:
+                 max_workers: int = 8, max_output_bytes: int | None = None) -> None:
         self.graph = graph if isinstance(graph, Graph) else Graph.from_dict(graph)
         self.registry = registry if registry is not None else _default_registry
         self.reporter = reporter
         self.services = services if services is not None else {}
         self.max_workers = max_workers
+        # A node whose output serialises larger than this fails (None: no limit).
+        self.max_output_bytes = max_output_bytes
 
     def run(self, input_data: Any = None, checkpoint: Mapping[str, Any] | None = None,
             control: Control | None = None) -> RunResult:
@@ -585,6 +593,11 @@ class _Run:
                 self._failed(frame, node_id, attempt, started,
                              f"The node returned {shown}, not an object.")
                 return
+        limit = self.runner.max_output_bytes
+        if limit is not None and _json_size(output) > limit:
+            self._failed(frame, node_id, attempt, started,
+                         f"The node's output is larger than the limit of {limit} bytes.")
+            return
         if finished is None:
             finished = time.time()
         result = NodeResult("completed", output, handles, None, attempt, started, finished,

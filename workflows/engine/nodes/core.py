@@ -19,6 +19,8 @@ TRUE = frozenset({"true"})
 FALSE = frozenset({"false"})
 INPUT_TYPES = ("string", "number", "integer", "boolean", "object", "array")
 MAX_LOOP_CONCURRENCY = 64
+# Items one loop runs at most, unless the host says otherwise (services["max_loop_items"]).
+MAX_LOOP_ITEMS = 10_000
 _VARIABLE = re.compile(r"[^\W\d]\w*")
 
 
@@ -261,6 +263,9 @@ class LoopNode(NodeType):
             raise NodeError(
                 f"items_path {ctx.config.get('items_path')!r} gave {type_name(items)}, not a list."
             )
+        limit = ctx.services.get("max_loop_items", MAX_LOOP_ITEMS)
+        if len(items) > limit:
+            raise NodeError(f"The loop has {len(items)} items; at most {limit} are allowed.")
         config = ctx.config
         return BodySpec(
             items=list(items),
