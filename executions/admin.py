@@ -16,11 +16,15 @@ from .approvals import pending_approvals
 from .models import (
     ACTIVE_STATUSES,
     TERMINAL_STATUSES,
+    Batch,
+    BatchItem,
+    ComputeServer,
     Execution,
     ExecutionLog,
     ExecutionStatus,
     NodeRun,
     NodeRunStatus,
+    Upload,
     WorkerHeartbeat,
 )
 
@@ -146,6 +150,9 @@ class ExecutionAdmin(admin.ModelAdmin):
                 "socket_path": f"/api/v1/ws/executions/{execution.pk}",
             },
             "execution_status": execution.status,
+            # Executions are records: operators act on them with cancel and retry, not Save.
+            "show_save": False, "show_save_and_continue": False,
+            "show_save_and_add_another": False,
             "can_cancel": execution.status in ACTIVE_STATUSES,
             "waiting_approvals": pending_approvals(request.user).filter(execution=execution),
         }
@@ -230,3 +237,61 @@ class WorkerHeartbeatAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+class _RecordAdmin(admin.ModelAdmin):
+    """A monitoring view of records that the API writes: operators read, filter and delete."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "show_save": False,
+                         "show_save_and_continue": False, "show_save_and_add_another": False}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+class BatchItemInline(admin.TabularInline):
+    model = BatchItem
+    fields = ("index", "status", "execution", "error", "started_at", "finished_at")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    ordering = ("index",)
+
+
+@admin.register(Batch)
+class BatchAdmin(_RecordAdmin):
+    """Batch runs with their progress and items."""
+
+    list_display = ("id", "name", "workflow", "owner", "status", "total", "completed_count",
+                    "failed_count", "server", "created_at")
+    list_filter = ("status", "created_at")
+    search_fields = ("id", "name", "workflow__name", "owner__username")
+    list_select_related = ("workflow", "owner", "server")
+    inlines = [BatchItemInline]
+
+
+@admin.register(ComputeServer)
+class ComputeServerAdmin(_RecordAdmin):
+    """Compute servers (named worker pools) and their state."""
+
+    list_display = ("name", "type", "owner", "enabled", "status", "batch_size",
+                    "last_checked_at")
+    list_filter = ("type", "status", "enabled")
+    search_fields = ("name", "url", "owner__username")
+    list_select_related = ("owner",)
+
+
+@admin.register(Upload)
+class UploadAdmin(_RecordAdmin):
+    """Uploaded files (stored under generated names)."""
+
+    list_display = ("name", "folder", "owner", "content_type", "size", "created_at")
+    list_filter = ("content_type", "created_at")
+    search_fields = ("name", "folder", "owner__username", "sha256")
+    list_select_related = ("owner",)

@@ -1,10 +1,12 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from rest_framework.exceptions import APIException
 
+from . import services
 from .diagram import svg_html
 from .diff import diff_versions
 from .models import Workflow, WorkflowVersion
@@ -51,6 +53,28 @@ class WorkflowAdmin(admin.ModelAdmin):
     @admin.display(description="Graph")
     def graph(self, obj: Workflow) -> str:
         return graph_picture(obj.nodes, obj.edges)
+
+    def save_model(self, request, obj: Workflow, form, change: bool) -> None:
+        """Edits go through the services, so that every change is a new numbered version."""
+        if not change:
+            created = services.workflow_create(
+                owner=obj.owner, name=obj.name, description=obj.description,
+                nodes=obj.nodes, edges=obj.edges, comment=f"Created by {request.user} (admin)")
+            obj.pk, obj.version = created.pk, created.version
+            return
+        versioned = {name: getattr(obj, name) for name in services.VERSIONED_FIELDS}
+        updated = services.workflow_update(workflow=obj, author=request.user,
+                                           comment=f"Edited by {request.user} (admin)",
+                                           **versioned)
+        if "owner" in form.changed_data:
+            Workflow.objects.filter(pk=obj.pk).update(owner=obj.owner)
+        if "status" in form.changed_data:
+            try:
+                services.workflow_set_status(workflow=updated, status=obj.status)
+            except APIException as exc:  # e.g. publishing an invalid graph
+                obj.status = updated.status
+                self.message_user(request, f"Status not changed: {exc.detail}", messages.ERROR)
+        obj.version = updated.version
 
     def get_urls(self):
         return [

@@ -240,6 +240,8 @@ def render_svg(nodes: Any, edges: Any, states: dict[str, str] | None = None) -> 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="cx-graph" width="{width:.0f}" '
         f'height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" role="img" '
+        # In a page, a wide graph shrinks to fit (down to half its size, then it scrolls).
+        f'style="max-width:100%;height:auto;min-width:{min(width, max(width / 2, 600)):.0f}px" '
         f'aria-label="Workflow graph">',
         f"<style>{STYLE}</style>",
         '<defs><marker id="cx-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
@@ -260,7 +262,7 @@ def render_svg(nodes: Any, edges: Any, states: dict[str, str] | None = None) -> 
 
 def svg_html(nodes: Any, edges: Any, states: dict[str, str] | None = None,
              element_id: str = "") -> str:
-    """The picture as safe HTML for Django templates and admin fields (scrolls when wide)."""
+    """The picture as safe HTML for templates and admin fields (fits, or scrolls when wide)."""
     from django.utils.html import format_html
     from django.utils.safestring import mark_safe
 

@@ -81,9 +81,15 @@
           }
         });
         setStatus(state);
-        if (state.terminal) { finished = true; }
+        if (state.terminal) { finished = true; hideCancel(); }
       })
       .catch(function () { /* the next event or reconnect tries again */ });
+  }
+
+  function hideCancel() {
+    // A finished run cannot be cancelled any more: only retry stays.
+    var cancel = document.getElementById("cancel-execution");
+    if (cancel && cancel.form) { cancel.form.style.display = "none"; }
   }
 
   function scheduleResync() {
@@ -101,6 +107,7 @@
       case "status": setStatus(data); scheduleResync(); break;
       case "completed": case "failed": case "cancelled":
         finished = true;
+        hideCancel();
         setStatus(Object.assign({}, data, { status: message.type }));
         log("Run " + message.type + (data.error ? ": " + data.error : ""));
         scheduleResync();
