@@ -101,3 +101,22 @@ def test_a_node_output_over_the_limit_fails_the_node():
     assert result.status == "failed"
     assert result.failed_node == "big"
     assert "1000 bytes" in result.error
+
+
+def test_log_lines_past_the_per_execution_limit_are_dropped_with_one_warning(user, settings):
+    from executions import services
+    from executions.models import ExecutionLog
+    from executions.running import execution_run
+
+    settings.MAX_LOGS_PER_EXECUTION = 5
+    workflow = WorkflowFactory(owner=user, **chain_graph(
+        node("start", "start"),
+        *[node(f"step-{i}", "transform", mapping={"v": str(i)}) for i in range(10)],
+        node("end", "end")))
+    execution = services.execution_create(owner=user, workflow=workflow, input_data={})
+    assert execution_run(execution_id=str(execution.pk), worker_id="test-worker") == "completed"
+
+    logs = list(ExecutionLog.objects.filter(execution=execution).order_by("seq"))
+    assert len(logs) == 6
+    assert logs[-1].level == "warn"
+    assert "Log limit of 5 lines reached" in logs[-1].message
