@@ -76,6 +76,10 @@ def environment() -> dict:
         LOG_LEVEL="WARNING",
         DEBUG="true",
         LOGIN_FAILURE_RATE="1000/m",
+        # One user starts every run: the per-user limits would measure themselves, not the
+        # platform's capacity.
+        EXECUTE_RATE="1000000/m",
+        MAX_ACTIVE_EXECUTIONS_PER_USER="1000000",
         PYTHONUNBUFFERED="1",
     )
     return env

@@ -4,7 +4,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 
 from platform_site.api.viewsets import visible_to
 
-from .models import Execution, ExecutionLog, ExecutionStatus, TERMINAL_STATUSES
+from .models import TERMINAL_STATUSES, Execution, ExecutionLog, ExecutionStatus
 
 
 def execution_status_data(execution: Execution) -> dict:

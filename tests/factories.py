@@ -1,5 +1,7 @@
 """Factories for the test data of every app."""
 
+import itertools
+
 import factory
 
 from accounts.models import Role, User
@@ -45,7 +47,7 @@ def edge(source: str, target: str, handle: str | None = None) -> dict:
 def chain_graph(*nodes: dict) -> dict:
     """A graph whose nodes run one after the other."""
     return {"nodes": list(nodes),
-            "edges": [edge(a["id"], b["id"]) for a, b in zip(nodes, nodes[1:], strict=False)]}
+            "edges": [edge(a["id"], b["id"]) for a, b in itertools.pairwise(nodes)]}
 
 
 def simple_graph() -> dict:

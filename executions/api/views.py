@@ -111,7 +111,7 @@ class ExecutionViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.Retriev
     @extend_schema(request=ResumeSerializer, responses={200: ExecutionSerializer})
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
-        """Continue a waiting run from its checkpoint; `node_id` + `content` answer a waiting node."""
+        """Continue a waiting run from its checkpoint (`node_id` + `content` answer a node)."""
         execution = self.get_object()
         serializer = ResumeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -80,7 +80,7 @@ def assert_nothing_lost_or_repeated(ids, rows) -> None:
 
 
 def test_a_worker_killed_at_twenty_random_points_loses_and_repeats_nothing(tmp_path):
-    chooser = random.Random(20261122)  # noqa: S311 - reproducible kill points
+    chooser = random.Random(20261122)
     workflow = fault_workflow(tmp_path)
     worker = WorkerProcess(threads=4, **FAST_TAKEOVER)
     worker.wait_until_beating()

@@ -10,10 +10,9 @@ import schemathesis
 from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, settings
 from rest_framework_simplejwt.tokens import AccessToken
+from schemathesis.specs.openapi import checks as openapi_checks
 
 from tests.factories import UserFactory, WorkflowFactory
-
-from schemathesis.specs.openapi import checks as openapi_checks
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
 

@@ -36,8 +36,8 @@ from __future__ import annotations
 
 import contextlib
 import heapq
-import json
 import itertools
+import json
 import queue
 import threading
 import time

@@ -22,7 +22,8 @@ class Command(BaseCommand):
     help = "Delete finished executions older than --older-than (e.g. 30d), in batches."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--older-than", default="30d", help="Age such as 30d, 12h (default 30d).")
+        parser.add_argument("--older-than", default="30d",
+                            help="Age such as 30d, 12h (default 30d).")
         parser.add_argument("--batch-size", type=int, default=1000)
         parser.add_argument("--dry-run", action="store_true", help="Only count what would go.")
 
