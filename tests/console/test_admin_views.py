@@ -1,7 +1,6 @@
 """The operators' console in the admin, through Django's test client (the browser tests in
 test_browser.py watch the same pages live)."""
 
-import time
 
 import pytest
 from django.test import Client
@@ -12,6 +11,7 @@ from templates.models import WorkflowTemplate
 from templates.services import builtin_templates_import
 from tests.factories import ExecutionFactory, UserFactory, WorkflowFactory, edge, node
 from tests.support.module_worker import module_worker_fixture
+from tests.support.waiting import wait_for
 from workflows.services import workflow_update
 
 _module_worker = module_worker_fixture()
@@ -37,14 +37,6 @@ def approval_workflow(**kwargs):
         edges=[edge("start", "gate"), edge("gate", "done", "approved")], **kwargs)
 
 
-def wait_for(execution_id, statuses, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        execution = Execution.objects.get(pk=execution_id)
-        if execution.status in statuses:
-            return execution
-        time.sleep(0.02)
-    raise AssertionError(f"execution stayed {execution.status}")
 
 
 @pytest.mark.django_db

@@ -1,6 +1,5 @@
 """Validation: every code, all problems at once, never raising, warnings, speed."""
 
-import time
 
 import pytest
 
@@ -367,10 +366,8 @@ def big_graph(size: int) -> dict:
     return document(nodes, edges)
 
 
-def test_validating_a_thousand_node_graph_is_fast():
-    graph = big_graph(1000)
-    started = time.perf_counter()
-    result = validate(graph)
-    elapsed = time.perf_counter() - started
+def test_a_thousand_node_graph_validates():
+    # How fast is measured by bench/bench_engine.py (bench/RESULTS.md), not here.
+    result = validate(big_graph(1000))
     assert result.valid, result.errors[:3]
-    assert elapsed < 1.0  # about 30 ms on the reference machine; see bench/RESULTS.md
+    assert result.errors == []

@@ -10,6 +10,7 @@ from executions.models import Execution, ExecutionLog, NodeRun
 from executions.nodes import ApprovalNode
 from tests.factories import UserFactory, WorkflowFactory, edge, node
 from tests.support.module_worker import module_worker_fixture
+from tests.support.waiting import wait_for
 from workflows.engine import Runner, Suspend
 from workflows.engine.graph import Node
 from workflows.graphs import node_registry, validate_graph
@@ -85,14 +86,6 @@ def test_resume_output_shapes_the_answer_and_checks_who_answers():
 
 # -- full runs with a worker ----------------------------------------------------------------
 
-def wait_for(execution_id, statuses=("completed", "failed", "cancelled"), timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        execution = Execution.objects.get(pk=execution_id)
-        if execution.status in statuses:
-            return execution
-        time.sleep(0.02)
-    raise AssertionError(f"execution stayed {execution.status}")
 
 
 def start_waiting(graph: dict, owner=None, input_data=None) -> Execution:

@@ -1,6 +1,5 @@
 """A pending approval survives a restart of every process: the NodeRun row is all it needs."""
 
-import time
 
 import pytest
 from django.conf import settings
@@ -8,19 +7,12 @@ from django.conf import settings
 from executions import graphs, services
 from executions.models import Execution, NodeRun
 from tests.factories import WorkflowFactory, edge, node
+from tests.support.waiting import wait_for
 from tests.workers import start_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def wait_for(execution_id, statuses, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        execution = Execution.objects.get(pk=execution_id)
-        if execution.status in statuses:
-            return execution
-        time.sleep(0.02)
-    raise AssertionError(f"execution stayed {execution.status}")
 
 
 def test_approve_after_the_worker_was_replaced_and_the_run_completes():

@@ -7,18 +7,11 @@ import pytest
 from executions import services
 from executions.models import Execution, ExecutionLog, NodeRun
 from tests.factories import UserFactory, WorkflowFactory, chain_graph, edge, node
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def wait_for(execution_id, statuses=("completed", "failed", "cancelled"), timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        execution = Execution.objects.get(pk=execution_id)
-        if execution.status in statuses:
-            return execution
-        time.sleep(0.02)
-    raise AssertionError(f"execution stayed {execution.status}")
 
 
 def start(workflow, input_data=None):

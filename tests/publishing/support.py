@@ -1,11 +1,9 @@
 """Helpers of the published-API tests: graphs, an SSE parser, clients with API keys."""
 
 import json
-import time
 
 from rest_framework.test import APIClient
 
-from executions.models import Execution
 from tests.factories import WorkflowFactory, chain_graph, edge, node
 
 
@@ -64,11 +62,3 @@ def conflux_events(chunks: list) -> list[dict]:
     return [c["conflux"] for c in chunks if isinstance(c, dict) and "conflux" in c]
 
 
-def wait_for(execution_id, statuses=("completed", "failed", "cancelled"), timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        execution = Execution.objects.get(pk=execution_id)
-        if execution.status in statuses:
-            return execution
-        time.sleep(0.02)
-    raise AssertionError(f"execution stayed {execution.status}")

@@ -4,7 +4,8 @@ import pytest
 
 from executions.models import Execution
 from tests.factories import WorkflowFactory, chain_graph, node
-from tests.publishing.support import published, wait_for
+from tests.publishing.support import published
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

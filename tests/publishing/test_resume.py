@@ -8,8 +8,8 @@ from tests.publishing.support import (
     conflux_events,
     published,
     read_stream,
-    wait_for,
 )
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

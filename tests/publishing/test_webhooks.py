@@ -7,7 +7,8 @@ from rest_framework.test import APIClient
 
 from executions.models import Execution
 from tests.factories import WorkflowFactory, chain_graph, node
-from tests.publishing.support import published, wait_for
+from tests.publishing.support import published
+from tests.support.waiting import wait_for
 from workflows.models import WebhookTrigger
 
 

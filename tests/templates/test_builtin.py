@@ -9,7 +9,6 @@ import json
 import shutil
 import sqlite3
 import tempfile
-import time
 from io import StringIO
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from tests.datasources.conftest import _start as start_local_server
 from tests.factories import AgentFactory, DataSourceFactory, ModelConfigFactory
 from tests.support.module_worker import module_worker_fixture
 from tests.support.openai_server import text_reply
+from tests.support.waiting import wait_for
 from workflows.graphs import validate_graph
 
 BUILTINS = sorted(BUILTIN_DIR.glob("*.json"))
@@ -84,14 +84,6 @@ def test_curation_survives_a_reimport():
 
 # -- runs --------------------------------------------------------------------------------------
 
-def wait_for(execution_id, statuses=("completed", "failed", "cancelled"), timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        execution = Execution.objects.get(pk=execution_id)
-        if execution.status in statuses:
-            return execution
-        time.sleep(0.03)
-    raise AssertionError(f"execution stayed {execution.status}")
 
 
 @pytest.fixture
