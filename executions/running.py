@@ -13,7 +13,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -327,10 +327,11 @@ def _run_claimed(execution: Execution, worker_id: str) -> str:
                     services=host_services(execution, emit_token=recorder.emit_token))
     try:
         result = runner.run(execution.input_data, checkpoint=checkpoint, control=recorder)
-    except DatabaseError:
-        # The platform's own database failed under the run (a restart, a failover): that is
-        # no fault of the workflow. Nothing is marked failed; the message is retried, and this
-        # worker (or, once its heartbeat is stale, another) goes on from the checkpoint.
+    except (OperationalError, InterfaceError):
+        # The platform's own database went away under the run (a restart, a failover): that
+        # is no fault of the workflow, so nothing is marked failed; the message is retried, and
+        # this worker (or, once its heartbeat is stale, another) goes on from the checkpoint.
+        # Other database errors (bad data, e.g. a DataError) still fail the run below.
         logger.warning("Database error during execution %s; it will be retried", execution.pk,
                        exc_info=True)
         connection.close()
