@@ -76,8 +76,23 @@ class ExecutionLogInline(admin.TabularInline):
         return False
 
 
+class _RecordAdmin(admin.ModelAdmin):
+    """A monitoring view of records that the API writes: operators read, filter and delete."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "show_save": False,
+                         "show_save_and_continue": False, "show_save_and_add_another": False}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
 @admin.register(Execution)
-class ExecutionAdmin(admin.ModelAdmin):
+class ExecutionAdmin(_RecordAdmin):
     """Executions: a live picture of the run, its node runs and logs, cancel and retry."""
 
     list_display = ("id", "workflow", "owner", "status", "progress", "current_node",
@@ -86,13 +101,9 @@ class ExecutionAdmin(admin.ModelAdmin):
     search_fields = ("id", "workflow__name", "owner__username", "error")
     list_select_related = ("workflow", "owner")
     date_hierarchy = "created_at"
-    readonly_fields = [f.name for f in Execution._meta.fields]
     inlines = [NodeRunInline, ExecutionLogInline]
     change_form_template = "admin/executions/execution/live_change_form.html"
     change_list_template = "admin/executions/execution/approvals_link_change_list.html"
-
-    def has_add_permission(self, request) -> bool:
-        return False
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -150,9 +161,6 @@ class ExecutionAdmin(admin.ModelAdmin):
                 "socket_path": f"/api/v1/ws/executions/{execution.pk}",
             },
             "execution_status": execution.status,
-            # Executions are records: operators act on them with cancel and retry, not Save.
-            "show_save": False, "show_save_and_continue": False,
-            "show_save_and_add_another": False,
             "can_cancel": execution.status in ACTIVE_STATUSES,
             "waiting_approvals": pending_approvals(request.user).filter(execution=execution),
         }
@@ -237,21 +245,6 @@ class WorkerHeartbeatAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
-
-
-class _RecordAdmin(admin.ModelAdmin):
-    """A monitoring view of records that the API writes: operators read, filter and delete."""
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {**(extra_context or {}), "show_save": False,
-                         "show_save_and_continue": False, "show_save_and_add_another": False}
-        return super().change_view(request, object_id, form_url, extra_context)
 
 
 class BatchItemInline(admin.TabularInline):
