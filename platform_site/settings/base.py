@@ -208,6 +208,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "platform_site.api.schema.add_error_responses",
+        "platform_site.api.schema.add_links",
     ],
     "ENUM_NAME_OVERRIDES": {
         "WorkflowStatusEnum": "workflows.models.WorkflowStatus",
