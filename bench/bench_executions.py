@@ -203,30 +203,48 @@ def enqueue_to_start(ids: list[str]) -> list[float]:
     return [float(r[0]) for r in rows]
 
 
+def gated(workflow: dict) -> dict:
+    """The workflow behind an approval node: a run waits there until the subscriber is ready."""
+    gate = {"id": "gate", "type": "approval", "position": {"x": 0, "y": 1},
+            "data": {"message": "go?"}}
+    nodes = [workflow["nodes"][0], gate, *workflow["nodes"][1:]]
+    edges = [{"id": "g1", "source": "start", "target": "gate"},
+             {"id": "g2", "source": "gate", "target": "double", "sourceHandle": "approved"}]
+    edges += [edge for edge in workflow["edges"] if edge["source"] != "start"]
+    return {**workflow, "name": "bench: gated", "nodes": nodes, "edges": edges}
+
+
 async def websocket_latencies(base: str, ws_base: str, headers: dict, token: str,
-                              workflow_id: str, runs: int) -> list[float]:
+                              runs: int) -> list[float]:
     latencies: list[float] = []
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        workflow = (await client.post("/api/v1/workflows", json=gated(WORKFLOW),
+                                      headers=headers)).json()
+        await client.post(f"/api/v1/workflows/{workflow['id']}/publish", headers=headers)
         for i in range(runs):
-            created = (await client.post(f"/api/v1/workflows/{workflow_id}/execute",
+            created = (await client.post(f"/api/v1/workflows/{workflow['id']}/execute",
                                          json={"input_data": {"x": i}}, headers=headers)).json()
             execution_id = created["id"]
-            paused = await client.post(f"/api/v1/executions/{execution_id}/pause",
-                                       headers=headers)
-            if paused.status_code != 200 or paused.json()["status"] != "waiting":
-                continue  # The run started before the pause: nothing to measure on this one.
+            while (await client.get(f"/api/v1/executions/{execution_id}/status",
+                                    headers=headers)).json()["status"] != "waiting":
+                await asyncio.sleep(0.005)
             url = f"{ws_base}/api/v1/ws/executions/{execution_id}?token={token}"
             async with websockets.connect(url, origin="http://127.0.0.1") as socket:
                 json.loads(await socket.recv())  # the status snapshot
-                await client.post(f"/api/v1/executions/{execution_id}/resume", json={},
-                                  headers=headers)
+                resumed = await client.post(
+                    f"/api/v1/executions/{execution_id}/resume", headers=headers,
+                    json={"node_id": "gate", "content": {"approved": True}})
+                if resumed.status_code != 200:
+                    raise RuntimeError(f"resume answered {resumed.status_code}: {resumed.text}")
                 async for raw in socket:
                     received = time.time()
                     event = json.loads(raw)
-                    if event["type"] == "node_finished":
+                    if event["type"] == "node_finished" and event["data"]["node_id"] != "gate":
                         latencies.append((received - event["ts"]) * 1000)
                     if event["type"] in ("completed", "failed", "cancelled"):
                         break
+    if not latencies:
+        raise RuntimeError("no node_finished event reached the WebSocket")
     return latencies
 
 
@@ -299,8 +317,7 @@ async def main() -> None:
         starts = enqueue_to_start(single)
 
         print(f"WebSocket delivery: {args.ws_runs} runs", flush=True)
-        latencies = await websocket_latencies(base, ws_base, headers, token, workflow_id,
-                                              args.ws_runs)
+        latencies = await websocket_latencies(base, ws_base, headers, token, args.ws_runs)
     finally:
         stop(processes)
 

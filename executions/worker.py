@@ -42,8 +42,8 @@ class WorkerHeartbeatMiddleware(Middleware):
         self._worker: dramatiq.Worker | None = None
 
     def before_worker_boot(self, broker, worker) -> None:
-        # `rundramatiq` has no flag for it: an idle Redis consumer sleeps up to this long
-        # between polls, which is the floor of enqueue-to-start latency.
+        # `rundramatiq` has no flag for it: the longest an idle consumer waits before it looks
+        # at its queue again (an enqueue wakes it sooner: platform_site/broker.py).
         worker.worker_timeout = settings.DRAMATIQ_WORKER_TIMEOUT_MS
         from .models import SERVER_QUEUE_PREFIX
 

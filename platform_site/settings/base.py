@@ -247,7 +247,7 @@ if not BROKER_URL:
     }
 elif BROKER_URL.startswith(("redis://", "rediss://", "unix://")):
     DRAMATIQ_BROKER = {
-        "BROKER": "dramatiq.brokers.redis.RedisBroker",
+        "BROKER": "platform_site.broker.WakingRedisBroker",
         "OPTIONS": {"url": BROKER_URL, "namespace": env.str("BROKER_NAMESPACE", "conflux")},
         "MIDDLEWARE": _DRAMATIQ_MIDDLEWARE,
     }
@@ -263,9 +263,10 @@ else:
         "amqp://user:password@host:5672/ (or leave it unset for the in-process worker)."
     )
 DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
-# How long an idle worker waits on the broker before polling again (ms): lower means a quicker
-# pick-up of new work at the cost of more idle round trips.
-DRAMATIQ_WORKER_TIMEOUT_MS = env.int("DRAMATIQ_WORKER_TIMEOUT_MS", default=5)
+# The longest an idle worker waits before looking at its queues again (ms). With Redis an
+# enqueue wakes it at once (platform_site/broker.py), so this bounds only the rarer cases: a lost
+# wake-up, a delayed retry coming due, a worker asked to stop. With RabbitMQ messages are pushed.
+DRAMATIQ_WORKER_TIMEOUT_MS = env.int("DRAMATIQ_WORKER_TIMEOUT_MS", default=100)
 EMBEDDED_WORKER_THREADS = env.int("EMBEDDED_WORKER_THREADS", default=8)
 WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=5.0)
 # Every this many heartbeats a worker looks for executions nobody runs any more.
