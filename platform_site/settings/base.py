@@ -147,6 +147,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "platform_site.cache.SharedPoolRedisCache"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
