@@ -6,11 +6,11 @@ import threading
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.core.asgi import get_asgi_application
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from agents.models import ChatMessage
 from agents.streaming import async_frames
+from platform_site.handlers import OneHopASGIHandler
 from tests.agents.django_support import allow_loopback, parse_sse, scripted_agent
 from tests.support.openai_server import text_reply
 
@@ -74,7 +74,7 @@ async def test_events_are_sent_one_by_one(user, openai_server):
     client = Client()
 
     scope = await sync_to_async(scope_for)(agent, user)
-    await get_asgi_application()(scope, client.receive, client.send)
+    await OneHopASGIHandler()(scope, client.receive, client.send)
 
     start = client.sent[0]
     assert start["status"] == 200, client.stream
@@ -98,7 +98,7 @@ async def test_a_client_that_hangs_up_still_gets_its_answer_recorded(user, opena
     client = Client(hang_up_after=2)
 
     scope = await sync_to_async(scope_for)(agent, user)
-    request = asyncio.ensure_future(get_asgi_application()(scope, client.receive, client.send))
+    request = asyncio.ensure_future(OneHopASGIHandler()(scope, client.receive, client.send))
     await asyncio.wait_for(client.gone.wait(), timeout=10)
     await asyncio.sleep(0.3)  # Django sees the disconnect and cancels the response
     stalling.resume.set()

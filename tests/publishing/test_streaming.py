@@ -6,10 +6,10 @@ import json
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.core.asgi import get_asgi_application
 from django.db import connections
 from rest_framework_simplejwt.tokens import AccessToken
 
+from platform_site.handlers import OneHopASGIHandler
 from tests.factories import UserFactory, chain_graph, node
 from tests.publishing.support import conflux_events, parse_sse, published, read_stream
 
@@ -116,7 +116,7 @@ async def test_under_asgi_the_stream_follows_the_live_events(running_worker):
     workflow, token = await setup()
     body = json.dumps({"flow_id": str(workflow.id), "stream": True}).encode()
     client = _Client(body)
-    await asyncio.wait_for(get_asgi_application()(_scope(token, body), client.receive,
+    await asyncio.wait_for(OneHopASGIHandler()(_scope(token, body), client.receive,
                                                   client.send), timeout=30)
     assert client.sent[0]["status"] == 200
     chunks = parse_sse(client.stream)
