@@ -148,3 +148,19 @@ def test_the_wait_is_capped(auth_client, settings):
     response = auth_client.post(f"/api/v1/workflows/{workflow.id}/webhook",
                                 {"wait": True, "timeout_s": 11}, format="json")
     assert response.status_code == 400 and "timeout_s" in response.json()["errors"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("body", "content_type"), [
+    ('{"name": "a\\u0000b"}', "application/json"),
+    ("name=a%00b", "application/x-www-form-urlencoded"),
+    ("a\x00b", "text/plain"),
+])
+def test_a_body_with_a_nul_character_is_refused_and_starts_nothing(auth_client, body,
+                                                                   content_type):
+    # PostgreSQL cannot store a NUL in a run's input: it is refused before anything is saved.
+    hook = make_hook(auth_client, WorkflowFactory(owner=auth_client.user, status="published"))
+    response = APIClient().generic("POST", path_of(hook), body, content_type=content_type)
+    assert response.status_code == 400, response.content
+    assert "NUL" in response.json()["detail"]
+    assert not Execution.objects.exists()

@@ -16,6 +16,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from platform_site.api.errors import PayloadTooLarge
+from platform_site.api.parsers import holds_nul
 from platform_site.api.viewsets import MessageSerializer, visible_to
 from workflows import webhooks
 from workflows.models import WebhookTrigger, Workflow
@@ -123,6 +124,13 @@ class WebhookAddressThrottle(SimpleRateThrottle):
 
 def _body(request):
     """The call's body: JSON, a form, or text; capped at WEBHOOK_MAX_BODY_BYTES."""
+    body = _parsed_body(request)
+    if holds_nul(body):  # PostgreSQL stores no NUL: refuse it here rather than fail at the save
+        raise ParseError("The body may not contain the NUL character (\\u0000).")
+    return body
+
+
+def _parsed_body(request):
     limit = settings.WEBHOOK_MAX_BODY_BYTES
     too_large = PayloadTooLarge(f"The body is larger than {limit} bytes.",
                                 error_code="PAYLOAD_TOO_LARGE")

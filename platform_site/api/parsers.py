@@ -1,0 +1,38 @@
+"""Request body parsers."""
+
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser as DRFJSONParser
+
+NUL = "\x00"
+
+
+class JSONParser(DRFJSONParser):
+    """DRF's JSON parser, refusing the NUL character (`\\u0000`) anywhere in the document.
+
+    PostgreSQL stores neither text nor `jsonb` with a NUL in it ("unsupported Unicode escape
+    sequence"), so a body carrying one would fail at the database, deep in a save, instead of
+    being refused up front with a reason. SQLite would take it: refusing it in both deployments
+    keeps them alike.
+    """
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        data = super().parse(stream, media_type, parser_context)
+        if holds_nul(data):
+            raise ParseError("JSON strings may not contain the NUL character (\\u0000).")
+        return data
+
+
+def holds_nul(data) -> bool:
+    """Whether a parsed document has a NUL character in any string or key."""
+    pending = [data]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if NUL in value:
+                return True
+        elif isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return False
