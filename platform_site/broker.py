@@ -54,7 +54,10 @@ class _WakingConsumer(_RedisConsumer):
         try:
             while True:
                 if self.message_cache:
-                    message = Message.decode(self.message_cache.pop(0))
+                    data = self.message_cache.pop(0)
+                    if data is None:  # an id whose message body is gone from Redis
+                        continue
+                    message = Message.decode(data)
                     self.queued_message_ids.add(message.message_id)
                     return MessageProxy(message)
                 room = self.prefetch - self.outstanding_message_count
