@@ -137,11 +137,20 @@ class BadOutputNode(NodeType):
         return [1, 2]
 
 
+class SetOutputNode(NodeType):
+    """Test-only node returning an object that holds a set, which JSON cannot hold."""
+
+    type_name = "set_output"
+
+    def run(self, ctx: NodeContext) -> Any:
+        return {"tags": {"a", "b"}}
+
+
 def make_registry() -> NodeRegistry:
     """The default registry plus the test-only node types."""
     registry = default_registry.copy()
     for node_class in (SleepNode, CountNode, FlakyNode, BlockingFlakyNode, BoomNode, AskNode,
-                       BadOutputNode):
+                       BadOutputNode, SetOutputNode):
         registry.register(node_class)
     return registry
 

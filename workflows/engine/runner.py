@@ -30,6 +30,11 @@ resumes by putting the node's output in the checkpoint.
 Control. `control.should_stop()` is asked before each node starts (so between loop items too)
 and while waiting on blocking nodes: "cancel" returns at once (in-flight nodes are abandoned);
 "pause" stops starting nodes and returns once in-flight nodes finish.
+
+Outputs. With `max_output_bytes` (a host that stores outputs as JSON), a node whose output
+serialises larger fails, and NaN or infinite numbers in an output (arithmetic overflow, a
+remote answer's `NaN`) become null, with a warning, so that later nodes, events and the
+stored record all see the same value.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ from .graph import ERROR_HANDLE, Graph, Node, Policy
 from .nodes.base import BodySpec, NodeContext, NodeOutcome, NodeRegistry, NodeType
 from .nodes.base import default_registry as _default_registry
 from .nodes.core import check_fields, input_node
+from .values import finite_only
 
 ERROR_HANDLES = frozenset({ERROR_HANDLE})
 CONTROL_POLL_S = 0.1
@@ -225,9 +231,12 @@ def _plan(graph: Graph, scope: str | None, members: list[str]) -> _Plan:
     )
 
 
-def _json_size(value: Any) -> int:
-    """Size of a value as JSON text (what the host will store)."""
-    return len(json.dumps(value, default=str, ensure_ascii=False))
+def _json_size(value: Any) -> int | None:
+    """Size of a value as JSON text (what the host will store); None if JSON cannot hold it."""
+    try:
+        return len(json.dumps(value, ensure_ascii=False, allow_nan=False))
+    except (TypeError, ValueError, RecursionError):  # NaN, a set, a value holding itself...
+        return None
 
 
 def _describe(exc: BaseException) -> str:
@@ -251,7 +260,7 @@ class Runner:
         self.reporter = reporter
         self.services = services if services is not None else {}
         self.max_workers = max_workers
-        # A node whose output serialises larger than this fails (None: no limit).
+        # A node whose output serialises larger than this fails (None: no limit, no JSON check).
         self.max_output_bytes = max_output_bytes
 
     def run(self, input_data: Any = None, checkpoint: Mapping[str, Any] | None = None,
@@ -594,10 +603,23 @@ class _Run:
                              f"The node returned {shown}, not an object.")
                 return
         limit = self.runner.max_output_bytes
-        if limit is not None and _json_size(output) > limit:
-            self._failed(frame, node_id, attempt, started,
-                         f"The node's output is larger than the limit of {limit} bytes.")
-            return
+        if limit is not None:
+            size = _json_size(output)
+            if size is None:
+                output = finite_only(output)
+                size = _json_size(output)
+                if size is None:
+                    self._failed(frame, node_id, attempt, started,
+                                 "The node's output cannot be written as JSON.")
+                    return
+                if self.reporting:
+                    self.on_log(node_id, self.info[node_id].type_name, "warn",
+                                "The output held NaN or infinite numbers, which JSON has no "
+                                "numbers for; they are null.", None)
+            if size > limit:
+                self._failed(frame, node_id, attempt, started,
+                             f"The node's output is larger than the limit of {limit} bytes.")
+                return
         if finished is None:
             finished = time.time()
         result = NodeResult("completed", output, handles, None, attempt, started, finished,
