@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from datasources.connectors import registry
+from platform_site.fields import NulFreeTextField
 
 
 def connector_choices() -> list[tuple[str, str]]:
@@ -41,7 +42,7 @@ class DataSource(models.Model):
     last_test_status = models.CharField(
         max_length=16, choices=ConnectionTestStatus.choices, blank=True, default=""
     )
-    last_test_message = models.TextField(blank=True, default="")
+    last_test_message = NulFreeTextField(blank=True, default="")
     last_tested_at = models.DateTimeField(null=True, blank=True)
     last_test_latency_ms = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

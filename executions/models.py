@@ -3,6 +3,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from platform_site.fields import NulFreeTextField, StorableJSONEncoder
+
 
 class ExecutionStatus(models.TextChoices):
     PENDING = "pending", "Pending"
@@ -46,8 +48,8 @@ class Execution(models.Model):
         max_length=16, choices=ExecutionStatus.choices, default=ExecutionStatus.PENDING
     )
     input_data = models.JSONField(default=dict, blank=True)
-    output_data = models.JSONField(null=True, blank=True)
-    error = models.TextField(blank=True, default="")
+    output_data = models.JSONField(null=True, blank=True, encoder=StorableJSONEncoder)
+    error = NulFreeTextField(blank=True, default="")
     progress = models.PositiveSmallIntegerField(default=0)
     current_node = models.CharField(max_length=200, blank=True, default="")
     task_id = models.CharField(max_length=64, blank=True, default="")
@@ -104,10 +106,10 @@ class NodeRun(models.Model):
     node_id = models.CharField(max_length=200)
     node_type = models.CharField(max_length=50)
     status = models.CharField(max_length=16, choices=NodeRunStatus.choices)
-    input = models.JSONField(null=True, blank=True)
-    output = models.JSONField(null=True, blank=True)
+    input = models.JSONField(null=True, blank=True, encoder=StorableJSONEncoder)
+    output = models.JSONField(null=True, blank=True, encoder=StorableJSONEncoder)
     handles = models.JSONField(null=True, blank=True)
-    error = models.TextField(blank=True, default="")
+    error = NulFreeTextField(blank=True, default="")
     attempts = models.PositiveSmallIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -139,8 +141,8 @@ class ExecutionLog(models.Model):
     node_id = models.CharField(max_length=200, blank=True, default="")
     node_type = models.CharField(max_length=50, blank=True, default="")
     level = models.CharField(max_length=8, choices=LogLevel.choices, default=LogLevel.INFO)
-    message = models.TextField()
-    data = models.JSONField(null=True, blank=True)
+    message = NulFreeTextField()
+    data = models.JSONField(null=True, blank=True, encoder=StorableJSONEncoder)
     timestamp = models.DateTimeField()
     duration_ms = models.FloatField(null=True, blank=True)
     seq = models.PositiveIntegerField(default=0)
@@ -304,8 +306,8 @@ class BatchItem(models.Model):
                               default=BatchItemStatus.PENDING)
     execution = models.OneToOneField(Execution, on_delete=models.SET_NULL, null=True,
                                      blank=True, related_name="batch_item")
-    output_data = models.JSONField(null=True, blank=True)
-    error = models.TextField(blank=True, default="")
+    output_data = models.JSONField(null=True, blank=True, encoder=StorableJSONEncoder)
+    error = NulFreeTextField(blank=True, default="")
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

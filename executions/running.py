@@ -327,6 +327,12 @@ def _run_claimed(execution: Execution, worker_id: str) -> str:
                     services=host_services(execution, emit_token=recorder.emit_token))
     try:
         result = runner.run(execution.input_data, checkpoint=checkpoint, control=recorder)
+        if result.status == "waiting" and result.waiting_node:
+            node = graph.nodes[result.waiting_node]
+            waiting = result.node_results.get(result.waiting_node)
+            recorder.waiting_node(result.waiting_node, node.type,
+                                  getattr(waiting, "output", None))
+        recorder.finish(result)
     except (OperationalError, InterfaceError):
         # The platform's own database went away under the run (a restart, a failover): that
         # is no fault of the workflow, so nothing is marked failed; the message is retried, and
@@ -337,14 +343,10 @@ def _run_claimed(execution: Execution, worker_id: str) -> str:
         connection.close()
         raise
     except Exception as exc:
+        # The engine, or the final write of the run's records, failed: the run still ends, with
+        # a reason, rather than being retried into the same failure while it shows `running`.
         logger.exception("The engine failed on execution %s", execution.pk)
         recorder._terminal("failed", error=f"Internal error: {type(exc).__name__}",
                            finished_at=timezone.now())
         return ExecutionStatus.FAILED
-    if result.status == "waiting" and result.waiting_node:
-        node = graph.nodes[result.waiting_node]
-        waiting = result.node_results.get(result.waiting_node)
-        recorder.waiting_node(result.waiting_node, node.type,
-                              getattr(waiting, "output", None))
-    recorder.finish(result)
     return result.status

@@ -3,6 +3,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from platform_site.fields import NulFreeTextField
+
 
 class WorkflowStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
@@ -107,7 +109,7 @@ class Schedule(models.Model):
     # None while disabled. A scheduler fires the schedule by moving this forward conditionally.
     next_run_at = models.DateTimeField(null=True, blank=True)
     last_run_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True, default="")
+    last_error = NulFreeTextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -3,6 +3,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from platform_site.fields import NulFreeTextField
+
 
 class LLMCallStatus(models.TextChoices):
     OK = "ok", "OK"
@@ -41,7 +43,7 @@ class LLMCallLog(models.Model):
     streamed = models.BooleanField(default=False)
     status = models.CharField(max_length=16, choices=LLMCallStatus.choices)
     error_code = models.CharField(max_length=64, blank=True, default="")
-    error_message = models.TextField(blank=True, default="")
+    error_message = NulFreeTextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

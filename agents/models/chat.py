@@ -3,6 +3,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from platform_site.fields import NulFreeTextField, StorableJSONEncoder
+
 
 class MessageRole(models.TextChoices):
     USER = "user", "User"
@@ -47,15 +49,15 @@ class ChatMessage(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     session = models.ForeignKey(ChatSession, on_delete=models.CASCADE, related_name="messages")
     role = models.CharField(max_length=16, choices=MessageRole.choices)
-    content = models.TextField(blank=True, default="")
+    content = NulFreeTextField(blank=True, default="")
     # Tool calls the agent made for this answer, each with its arguments and result.
-    steps = models.JSONField(default=list, blank=True)
+    steps = models.JSONField(default=list, blank=True, encoder=StorableJSONEncoder)
     usage = models.JSONField(default=dict, blank=True)
     model = models.CharField(max_length=200, blank=True, default="")
     status = models.CharField(
         max_length=16, choices=MessageStatus.choices, default=MessageStatus.COMPLETE
     )
-    error = models.JSONField(null=True, blank=True)
+    error = models.JSONField(null=True, blank=True, encoder=StorableJSONEncoder)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

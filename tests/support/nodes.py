@@ -7,7 +7,7 @@ tests register them too.
 import time
 from pathlib import Path
 
-from workflows.engine import NodeType, default_registry
+from workflows.engine import NodeError, NodeType, default_registry
 from workflows.engine.schema import Field
 
 
@@ -38,3 +38,20 @@ class RecordNode(NodeType):
         with Path(ctx.config["path"]).open("a") as handle:
             handle.write(ctx.node_id + "\n")
         return dict(ctx.data)
+
+
+@default_registry.register
+class NulNode(NodeType):
+    """Produces text holding NUL characters, as a response from the outside world can.
+
+    It logs such a line and outputs such text; with `fail` it fails with such a message.
+    """
+
+    type_name = "test_nul"
+    config_fields = (Field("fail", "bool"),)
+
+    def run(self, ctx):
+        ctx.log("info", "read a\x00b", raw="c\x00d")
+        if ctx.config.get("fail"):
+            raise NodeError("the remote end said e\x00f")
+        return {"text": "a\x00b", "nested": [{"k\x00": "\x00"}], "escaped": "\\u0000"}
