@@ -1,13 +1,13 @@
 """Writes of the templates app: use a template, submit one, curate, import the built-ins."""
 
 import copy
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import transaction
 from django.db.models import F
 
+from platform_site.api.parsers import loads_storable
 from workflows.graphs import validate_graph
 from workflows.models import Workflow
 from workflows.services import require_valid, workflow_create
@@ -81,8 +81,8 @@ class ImportSummary:
 def load_builtin(path: Path) -> dict:
     """Read and check one built-in template file; raises ValueError saying what is wrong."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        document = loads_storable(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise ValueError(f"not readable JSON ({exc})") from None
     if not isinstance(document, dict):
         raise ValueError("the document is not a JSON object")

@@ -1,4 +1,6 @@
-"""Request body parsers."""
+"""Request body parsers, and reading JSON from files and bodies the way they do."""
+
+import json
 
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser as DRFJSONParser
@@ -36,3 +38,16 @@ def holds_nul(data) -> bool:
         elif isinstance(value, list):
             pending.extend(value)
     return False
+
+
+def refuse_constant(token: str):
+    """For `json.loads(parse_constant=...)`: NaN and ±Infinity are not JSON numbers."""
+    raise ValueError(f"{token} is not a JSON number")
+
+
+def loads_storable(text: str | bytes):
+    """Parse JSON as the API does: no NaN or ±Infinity, no NUL; ValueError says what is wrong."""
+    data = json.loads(text, parse_constant=refuse_constant)
+    if holds_nul(data):
+        raise ValueError("a string holds the NUL character (\\u0000)")
+    return data

@@ -164,3 +164,14 @@ def test_a_body_with_a_nul_character_is_refused_and_starts_nothing(auth_client, 
     assert response.status_code == 400, response.content
     assert "NUL" in response.json()["detail"]
     assert not Execution.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("body", ['{"score": NaN}', '{"score": -Infinity}', "[Infinity]"])
+def test_a_json_body_with_nan_or_infinity_is_refused_and_starts_nothing(auth_client, body):
+    # Python reads these tokens, but JSON has no such numbers and PostgreSQL stores none.
+    hook = make_hook(auth_client, WorkflowFactory(owner=auth_client.user, status="published"))
+    response = APIClient().generic("POST", path_of(hook), body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert "not valid JSON" in response.json()["detail"]
+    assert not Execution.objects.exists()

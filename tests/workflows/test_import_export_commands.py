@@ -61,6 +61,23 @@ def test_a_folder_with_good_duplicate_and_broken_files(tmp_path):
     assert "Imported 0, skipped 3 (duplicates), invalid 4" in out
 
 
+def test_files_holding_what_json_or_the_database_cannot_hold_are_reported(tmp_path):
+    owner = UserFactory(username="importer")
+    graph = chain_graph(node("s", "start"), node("t", "transform", mapping={"v": "1"}))
+    (tmp_path / "good.json").write_text(json.dumps(document("Fine", graph)))
+    graph["nodes"][1]["data"]["note"] = float("nan")
+    (tmp_path / "nan.json").write_text(json.dumps(document("With NaN", graph)))
+    graph["nodes"][1]["data"]["note"] = "a\x00b"
+    (tmp_path / "nul.json").write_text(json.dumps(document("With NUL", graph)))
+
+    out, err = run("import_workflows", str(tmp_path), "--owner", "importer")
+
+    assert "Imported 1, skipped 0 (duplicates), invalid 2" in out
+    assert "nan.json: not valid JSON (NaN is not a JSON number)" in err
+    assert "nul.json: not valid JSON (a string holds the NUL character" in err
+    assert list(Workflow.objects.filter(owner=owner).values_list("name", flat=True)) == ["Fine"]
+
+
 def test_nothing_readable_is_a_failure(tmp_path):
     UserFactory(username="importer")
     (tmp_path / "bad.json").write_text("nope")

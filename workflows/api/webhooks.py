@@ -16,7 +16,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from platform_site.api.errors import PayloadTooLarge
-from platform_site.api.parsers import holds_nul
+from platform_site.api.parsers import holds_nul, refuse_constant
 from platform_site.api.viewsets import MessageSerializer, visible_to
 from workflows import webhooks
 from workflows.models import WebhookTrigger, Workflow
@@ -150,7 +150,7 @@ def _parsed_body(request):
         return {key: values[0] if len(values) == 1 else values for key, values in form.lists()}
     if content_type in ("", "application/json") or content_type.endswith("+json"):
         try:
-            return json.loads(raw)
+            return json.loads(raw, parse_constant=refuse_constant)
         except (ValueError, RecursionError):
             raise ParseError("The body is not valid JSON.") from None
     if content_type.startswith("text/"):

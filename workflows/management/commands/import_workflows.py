@@ -17,6 +17,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from platform_site.api.parsers import loads_storable
 from workflows.api.serializers import ImportSerializer
 from workflows.graphs import validate_graph
 from workflows.models import Workflow
@@ -121,10 +122,10 @@ class Command(BaseCommand):
         try:
             if path.stat().st_size > MAX_FILE_BYTES:
                 raise ValueError(f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
-            document = json.loads(path.read_text(encoding="utf-8"))
+            document = loads_storable(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
             raise ValueError(f"not readable ({exc})") from None
-        except json.JSONDecodeError as exc:
+        except ValueError as exc:
             raise ValueError(f"not valid JSON ({exc})") from None
         documents = document if isinstance(document, list) else [document]
         if not documents:
