@@ -47,7 +47,8 @@ class Execution(models.Model):
     status = models.CharField(
         max_length=16, choices=ExecutionStatus.choices, default=ExecutionStatus.PENDING
     )
-    input_data = models.JSONField(default=dict, blank=True)
+    # Also written by agents, with arguments a model chose: stored as storable as outputs are.
+    input_data = models.JSONField(default=dict, blank=True, encoder=StorableJSONEncoder)
     output_data = models.JSONField(null=True, blank=True, encoder=StorableJSONEncoder)
     error = NulFreeTextField(blank=True, default="")
     progress = models.PositiveSmallIntegerField(default=0)

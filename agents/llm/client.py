@@ -558,6 +558,10 @@ class _ToolCallAssembler:
         ]
 
 
+def _not_a_json_number(token: str):
+    raise ValueError(f"{token} is not a JSON number")
+
+
 def _tool_call(call_id: str, name: str, arguments: Any) -> ToolCall:
     if isinstance(arguments, dict):  # some servers send an object instead of a JSON string
         return ToolCall(call_id, name, arguments, json.dumps(arguments))
@@ -565,7 +569,7 @@ def _tool_call(call_id: str, name: str, arguments: Any) -> ToolCall:
     if not raw.strip():
         return ToolCall(call_id, name, {}, raw)
     try:
-        parsed = json.loads(raw)
+        parsed = json.loads(raw, parse_constant=_not_a_json_number)
     except ValueError as exc:
         return ToolCall(
             call_id, name, {}, raw, arguments_error=f"arguments are not valid JSON ({exc})"

@@ -33,6 +33,11 @@ class Migration(migrations.Migration):
                 ),
                 migrations.AlterField(
                     model_name='execution',
+                    name='input_data',
+                    field=models.JSONField(blank=True, default=dict, encoder=platform_site.fields.StorableJSONEncoder),
+                ),
+                migrations.AlterField(
+                    model_name='execution',
                     name='output_data',
                     field=models.JSONField(blank=True, encoder=platform_site.fields.StorableJSONEncoder, null=True),
                 ),

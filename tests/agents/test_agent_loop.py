@@ -240,6 +240,17 @@ def test_malformed_arguments_are_answered_with_an_error_and_the_loop_goes_on(
     assert second[2]["tool_calls"][0]["function"]["arguments"] == '{"expression": "6*7"'
 
 
+def test_nan_in_arguments_is_answered_as_not_json(client, openai_server, registry, ctx):
+    # Python's json reads NaN, but JSON has no such number (nor can the database store one).
+    openai_server.push(tool_call_reply(("calculator", '{"expression": NaN}')), text_reply("ok"))
+
+    events = agent(client, registry, ctx)
+
+    (result,) = [e for e in events if isinstance(e, ToolResultEvent)]
+    assert result.is_error
+    assert "not valid JSON (NaN is not a JSON number)" in result.result["error"]
+
+
 def test_a_model_failure_ends_the_run_with_an_error_event(client, openai_server, registry, ctx):
     openai_server.push(
         tool_call_reply(("calculator", {"expression": "1"})), error_reply(400, "context too long")

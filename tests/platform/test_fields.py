@@ -44,6 +44,13 @@ def test_an_execution_stores_output_and_error_holding_nul_and_nan():
     assert execution.error == f"remote said {REPLACED}"
 
 
+def test_an_execution_started_with_input_a_model_chose_stores_it():
+    # An agent's run_workflow tool passes on arguments the model wrote.
+    execution = ExecutionFactory(input_data={"query": "find \x00 this"})
+    execution.refresh_from_db()
+    assert execution.input_data == {"query": f"find {REPLACED} this"}
+
+
 def test_node_runs_and_log_lines_are_written_in_bulk_holding_nul():
     execution = ExecutionFactory()
     NodeRun.objects.bulk_create([NodeRun(
