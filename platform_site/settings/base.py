@@ -295,7 +295,7 @@ if CHANNEL_LAYER_URL:
         )
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "BACKEND": "platform_site.channel_layer.WakingPubSubChannelLayer",
             "CONFIG": {"hosts": [CHANNEL_LAYER_URL], "prefix": "conflux"},
         }
     }
