@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 from executions import selectors, services
 from executions.models import Execution, ExecutionLog, NodeRun
 from executions.servers import server_for_run
-from platform_site.api.pagination import parse_skip_limit
+from platform_site.api.pagination import page_of, parse_skip_limit
 from platform_site.api.throttles import ExecuteRateThrottle
 from platform_site.api.viewsets import UUID_PATTERN, OwnedQuerysetMixin, visible_to
 from workflows.models import Workflow
@@ -138,7 +138,7 @@ class ExecutionLogsView(APIView):
         skip, limit = parse_skip_limit(request.query_params)
         logs = ExecutionLog.objects.filter(execution=execution, **query.validated_data)
         total = logs.count()
-        page = logs.order_by("timestamp", "seq")[skip:skip + limit]
+        page = page_of(logs.order_by("timestamp", "seq"), skip, limit, total)
         return Response({"logs": ExecutionLogSerializer(page, many=True).data, "total": total,
                          "skip": skip, "limit": limit})
 

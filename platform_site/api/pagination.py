@@ -31,13 +31,21 @@ def parse_skip_limit(query_params, *, default_limit: int = DEFAULT_LIMIT,
     return values["skip"], min(values["limit"], max_limit)
 
 
+def page_of(queryset, skip: int, limit: int, total: int) -> list:
+    """The page's objects; past the end, none, without asking the database.
+
+    A `skip` past the end may be any number: PostgreSQL refuses an OFFSET beyond a bigint.
+    """
+    return list(queryset[skip:skip + limit]) if skip < total else []
+
+
 class SkipLimitPagination(BasePagination):
     """The contract's list pagination."""
 
     def paginate_queryset(self, queryset, request, view=None):
         skip, limit = parse_skip_limit(request.query_params)
         self.total = queryset.count() if hasattr(queryset, "count") else len(queryset)
-        return list(queryset[skip:skip + limit])
+        return page_of(queryset, skip, limit, self.total)
 
     def get_paginated_response(self, data):
         return Response(data, headers={"X-Total-Count": str(self.total)})
