@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from platform_site.fields import NulFreeTextField, StorableJSONEncoder
+from workflows.engine.graph import MAX_NODE_ID_LENGTH
 
 
 class ExecutionStatus(models.TextChoices):
@@ -52,7 +53,7 @@ class Execution(models.Model):
     output_data = models.JSONField(null=True, blank=True, encoder=StorableJSONEncoder)
     error = NulFreeTextField(blank=True, default="")
     progress = models.PositiveSmallIntegerField(default=0)
-    current_node = models.CharField(max_length=200, blank=True, default="")
+    current_node = models.CharField(max_length=MAX_NODE_ID_LENGTH, blank=True, default="")
     task_id = models.CharField(max_length=64, blank=True, default="")
     # A requested change the runner honours between nodes ("pause"); cancel is a status.
     control = models.CharField(max_length=16, blank=True, default="")
@@ -104,7 +105,7 @@ class NodeRun(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="node_runs")
-    node_id = models.CharField(max_length=200)
+    node_id = models.CharField(max_length=MAX_NODE_ID_LENGTH)
     node_type = models.CharField(max_length=50)
     status = models.CharField(max_length=16, choices=NodeRunStatus.choices)
     input = models.JSONField(null=True, blank=True, encoder=StorableJSONEncoder)
@@ -139,7 +140,7 @@ class ExecutionLog(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="logs")
-    node_id = models.CharField(max_length=200, blank=True, default="")
+    node_id = models.CharField(max_length=MAX_NODE_ID_LENGTH, blank=True, default="")
     node_type = models.CharField(max_length=50, blank=True, default="")
     level = models.CharField(max_length=8, choices=LogLevel.choices, default=LogLevel.INFO)
     message = NulFreeTextField()

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from platform_site.fields import NulFreeTextField
+from workflows.engine.graph import MAX_NODE_ID_LENGTH
 
 
 class LLMCallStatus(models.TextChoices):
@@ -32,7 +33,7 @@ class LLMCallLog(models.Model):
     )
     # A plain id: logs outlive executions, and the agents app does not depend on executions.
     execution_id = models.UUIDField(null=True, blank=True, db_index=True)
-    node_id = models.CharField(max_length=200, blank=True, default="")
+    node_id = models.CharField(max_length=MAX_NODE_ID_LENGTH, blank=True, default="")
     provider = models.CharField(max_length=64)
     model = models.CharField(max_length=200)
     prompt_tokens = models.PositiveIntegerField(default=0)

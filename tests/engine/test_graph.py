@@ -99,6 +99,7 @@ def test_backoff_doubles_after_each_failed_attempt():
     ({"nodes": [1]}, "Node #1 must be an object"),
     ({"nodes": [{"type": "start"}]}, "needs a string 'id'"),
     ({"nodes": [{"id": 5, "type": "start"}]}, "needs a string 'id'"),
+    ({"nodes": [{"id": "n" * 201, "type": "start"}]}, "longer than 200 characters"),
     ({"nodes": [{"id": "a"}]}, "needs a string 'type'"),
     ({"nodes": [{"id": "a", "type": "start", "data": []}]}, "'data' must be an object"),
     ({"nodes": [{"id": "a", "type": "start", "parentId": 3}]}, "'parentId'"),

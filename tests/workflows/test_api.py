@@ -46,6 +46,7 @@ def test_an_invalid_graph_may_be_saved_as_a_draft(auth_client):
         ({"nodes": [1, 2]}, "nodes"),
         ({"edges": [{"source": "a"}]}, "edges"),
         ({"nodes": [{"id": "a", "type": "start", "data": "x"}]}, "nodes"),
+        ({"nodes": [{"id": "a" * 201, "type": "start"}]}, "nodes"),  # node runs record ids
     ],
 )
 def test_malformed_workflows_are_400_with_field_errors(auth_client, payload, field):

@@ -2,6 +2,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from workflows.engine.graph import MAX_NODE_ID_LENGTH
 from workflows.models import Workflow, WorkflowStatus, WorkflowVersion
 
 
@@ -9,8 +10,11 @@ def _limit(name: str, default: int) -> int:
     return getattr(settings, name, default)
 
 
+NODE_ID_SCHEMA = {"type": "string", "minLength": 1, "maxLength": MAX_NODE_ID_LENGTH}
+
+
 @extend_schema_field({"type": "array", "items": {"type": "object", "additionalProperties": True,
-                                                  "properties": {"id": {"type": "string"},
+                                                  "properties": {"id": NODE_ID_SCHEMA,
                                                                  "type": {"type": "string"}}}})
 class NodesField(serializers.ListField):
     """React Flow nodes: objects with a string `id` and `type`."""
@@ -26,6 +30,9 @@ class NodesField(serializers.ListField):
                 problems.append(f"Node {index} is not an object.")
             elif not isinstance(node.get("id"), str) or not node["id"]:
                 problems.append(f"Node {index} needs a non-empty string `id`.")
+            elif len(node["id"]) > MAX_NODE_ID_LENGTH:
+                problems.append(f"Node {index}: the `id` is longer than {MAX_NODE_ID_LENGTH} "
+                                "characters.")
             elif not isinstance(node.get("type"), str) or not node["type"]:
                 problems.append(f"Node {node['id']!r} needs a string `type`.")
             elif "data" in node and not isinstance(node["data"], dict):

@@ -14,6 +14,8 @@ ERROR_HANDLE = "error"
 MAX_ATTEMPTS = 10
 MAX_BACKOFF_MS = 600_000
 MAX_TIMEOUT_MS = 86_400_000
+# Hosts record node ids in columns of this width.
+MAX_NODE_ID_LENGTH = 200
 POLICY_KEYS = ("retry", "timeout_ms", "on_error")
 
 
@@ -228,6 +230,10 @@ def _parse_node(raw: Any, index: int, problems: list[Issue]) -> Node | None:
     node_id = raw.get("id")
     if not isinstance(node_id, str) or not node_id:
         problems.append(_issue("INVALID_GRAPH", f"Node #{index + 1} needs a string 'id'."))
+        return None
+    if len(node_id) > MAX_NODE_ID_LENGTH:
+        problems.append(_issue("INVALID_GRAPH", f"Node #{index + 1}: the id is longer than "
+                                                f"{MAX_NODE_ID_LENGTH} characters."))
         return None
     node_type = raw.get("type")
     if not isinstance(node_type, str) or not node_type:
