@@ -146,11 +146,22 @@ class SetOutputNode(NodeType):
         return {"tags": {"a", "b"}}
 
 
+class SelfOutputNode(NodeType):
+    """Test-only node returning an object that holds itself."""
+
+    type_name = "self_output"
+
+    def run(self, ctx: NodeContext) -> Any:
+        output: dict = {"n": float("nan")}
+        output["self"] = output
+        return output
+
+
 def make_registry() -> NodeRegistry:
     """The default registry plus the test-only node types."""
     registry = default_registry.copy()
     for node_class in (SleepNode, CountNode, FlakyNode, BlockingFlakyNode, BoomNode, AskNode,
-                       BadOutputNode, SetOutputNode):
+                       BadOutputNode, SetOutputNode, SelfOutputNode):
         registry.register(node_class)
     return registry
 

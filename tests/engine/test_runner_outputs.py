@@ -1,5 +1,7 @@
 """Node outputs as the host stores them: JSON, within the size limit."""
 
+import pytest
+
 from workflows.engine import Graph, Runner, RunResult
 
 from .helpers import REGISTRY, RecordingReporter, chain, node
@@ -32,8 +34,9 @@ def test_replacing_such_numbers_is_logged_as_a_warning_on_the_node():
     assert [(event[1], "NaN or infinite" in event[3]) for event in warnings] == [("calc", True)]
 
 
-def test_an_output_json_cannot_hold_fails_the_node():
-    result = run(chain(node("s", "start"), node("x", "set_output"), node("e", "end")))
+@pytest.mark.parametrize("node_type", ["set_output", "self_output"])
+def test_an_output_json_cannot_hold_fails_the_node(node_type):
+    result = run(chain(node("s", "start"), node("x", node_type), node("e", "end")))
     assert result.status == "failed"
     assert result.failed_node == "x"
     assert "cannot be written as JSON" in result.error

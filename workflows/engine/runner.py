@@ -606,7 +606,8 @@ class _Run:
         if limit is not None:
             size = _json_size(output)
             if size is None:
-                output = finite_only(output)
+                with contextlib.suppress(RecursionError):  # a value holding itself fails below
+                    output = finite_only(output)
                 size = _json_size(output)
                 if size is None:
                     self._failed(frame, node_id, attempt, started,
