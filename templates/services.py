@@ -82,7 +82,7 @@ def load_builtin(path: Path) -> dict:
     """Read and check one built-in template file; raises ValueError saying what is wrong."""
     try:
         document = loads_storable(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise ValueError(f"not readable JSON ({exc})") from None
     if not isinstance(document, dict):
         raise ValueError("the document is not a JSON object")

@@ -69,10 +69,12 @@ def test_files_holding_what_json_or_the_database_cannot_hold_are_reported(tmp_pa
     (tmp_path / "nan.json").write_text(json.dumps(document("With NaN", graph)))
     graph["nodes"][1]["data"]["note"] = "a\x00b"
     (tmp_path / "nul.json").write_text(json.dumps(document("With NUL", graph)))
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
 
     out, err = run("import_workflows", str(tmp_path), "--owner", "importer")
 
-    assert "Imported 1, skipped 0 (duplicates), invalid 2" in out
+    assert "Imported 1, skipped 0 (duplicates), invalid 3" in out
+    assert "deep.json: not valid JSON" in err
     assert "nan.json: not valid JSON (NaN is not a JSON number)" in err
     assert "nul.json: not valid JSON (a string holds the NUL character" in err
     assert list(Workflow.objects.filter(owner=owner).values_list("name", flat=True)) == ["Fine"]

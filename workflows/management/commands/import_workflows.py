@@ -125,7 +125,7 @@ class Command(BaseCommand):
             document = loads_storable(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
             raise ValueError(f"not readable ({exc})") from None
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
             raise ValueError(f"not valid JSON ({exc})") from None
         documents = document if isinstance(document, list) else [document]
         if not documents:
