@@ -1,6 +1,7 @@
 """Fixtures shared by every test module."""
 
 import pytest
+from asgiref.sync import SyncToAsync
 from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -84,6 +85,9 @@ def _close_database_pools(django_db_setup, django_db_blocker):
     from django.db import connections
 
     with django_db_blocker.unblock():
+        # Async tests run their sync code in asgiref's one thread, whose connection would
+        # otherwise stay open (checked out of the pool) and keep the database from being dropped.
+        SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=30)
         for connection in connections.all():
             if hasattr(connection, "close_pool"):
                 connection.close_pool()
